@@ -1,0 +1,183 @@
+//! Vendor document + corrections -> the normalized OpenAPI 3.0.3 document `build.rs` reads.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::overlay;
+
+/// The header of the generated `openapi/kiwify.yaml`.
+pub const HEADER: &str = "\
+# GENERATED FILE, DO NOT EDIT.
+# Produced by `cargo xtask regen` from openapi/kiwify-docs.yaml (the vendor document, unmodified)
+# and openapi/corrections.yaml (the project's reviewed corrections, an OpenAPI Overlay 1.0 file).
+# To change it, edit corrections.yaml (or update the vendor document) and run `cargo xtask regen`.
+";
+
+/// Reads a YAML (or JSON) file into a JSON value, naming the file, line and column on error.
+pub fn read_yaml(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_yaml(&text).with_context(|| format!("{} is not valid YAML", path.display()))
+}
+
+/// Parses YAML text into a JSON value; the error carries the line and column.
+pub fn parse_yaml(text: &str) -> Result<Value> {
+    Ok(serde_norway::from_str(text)?)
+}
+
+/// Normalizes the vendor document with the corrections.
+pub fn normalize(vendor: &Value, corrections: &Value) -> Result<Value> {
+    let mut document = vendor.clone();
+    strip_recovery_markers(&mut document);
+    let actions = overlay::parse(corrections).context("openapi/corrections.yaml")?;
+    overlay::apply(&mut document, &actions)?;
+
+    check_openapi_30(&document, "")?;
+    validate(&document)?;
+    Ok(document)
+}
+
+/// Renders the normalized document as YAML behind the generated-file header.
+pub fn render(document: &Value) -> Result<String> {
+    Ok(format!("{HEADER}{}", serde_norway::to_string(document)?))
+}
+
+/// Removes the `x-kiwify-recovery` provenance markers: they describe the vendor document, not
+/// the API, and must not reach the generator.
+pub fn strip_recovery_markers(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, _| !key.starts_with("x-kiwify-recovery"));
+            map.values_mut().for_each(strip_recovery_markers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_recovery_markers),
+        _ => {}
+    }
+}
+
+/// Fails on OpenAPI 3.1 / JSON Schema 2020-12 constructs that 3.0.3 cannot express, naming the
+/// JSON pointer of the first one found.
+fn check_openapi_30(value: &Value, pointer: &str) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let here = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let only_31 = matches!(
+                    key.as_str(),
+                    "const"
+                        | "prefixItems"
+                        | "unevaluatedProperties"
+                        | "$defs"
+                        | "jsonSchemaDialect"
+                ) || (key == "type" && child.is_array());
+                if only_31 && !is_inside_example(&here) {
+                    bail!("OpenAPI 3.1-only construct `{key}` at {here}: add a correction for it");
+                }
+                check_openapi_30(child, &here)?;
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                check_openapi_30(child, &format!("{pointer}/{index}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn is_inside_example(pointer: &str) -> bool {
+    pointer.contains("/example/") || pointer.contains("/examples/")
+}
+
+/// Structural checks: the document deserializes as OpenAPI 3.0, every operation has a unique
+/// operationId, and every `$ref` resolves.
+fn validate(document: &Value) -> Result<()> {
+    let text = serde_json::to_string(document)?;
+    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    let _: openapiv3::OpenAPI =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            anyhow::anyhow!(
+                "not a valid OpenAPI 3.0 document at {}: {}",
+                error.path(),
+                error.inner()
+            )
+        })?;
+
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if !is_method(method) {
+                continue;
+            }
+            let id = operation["operationId"]
+                .as_str()
+                .with_context(|| format!("{} {path} has no operationId", method.to_uppercase()))?;
+            if !seen.insert(id.to_owned()) {
+                bail!("operationId {id} is used twice");
+            }
+        }
+    }
+    check_refs(document, document, "")
+}
+
+/// Whether a path-item key names an HTTP operation.
+pub fn is_method(key: &str) -> bool {
+    matches!(
+        key,
+        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
+    )
+}
+
+fn check_refs(root: &Value, value: &Value, pointer: &str) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                let target = reference
+                    .strip_prefix('#')
+                    .with_context(|| format!("external $ref {reference} at {pointer}"))?;
+                if root.pointer(target).is_none() {
+                    bail!("$ref {reference} at {pointer} does not resolve");
+                }
+            }
+            for (key, child) in map {
+                check_refs(root, child, &format!("{pointer}/{key}"))?;
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                check_refs(root, child, &format!("{pointer}/{index}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn markers_are_stripped_at_every_depth() {
+        let mut value = json!({"x-kiwify-recovery": 1, "a": [{"x-kiwify-recovery": 2, "b": 3}]});
+        strip_recovery_markers(&mut value);
+        assert_eq!(value, json!({"a": [{"b": 3}]}));
+    }
+
+    #[test]
+    fn type_arrays_are_refused_with_their_pointer() {
+        let value = json!({"components": {"schemas": {"A": {"type": ["string", "null"]}}}});
+        let error = check_openapi_30(&value, "").unwrap_err().to_string();
+        assert!(error.contains("/components/schemas/A/type"), "{error}");
+    }
+
+    #[test]
+    fn yaml_errors_carry_line_and_column() {
+        let error = parse_yaml("a: 1\nb: [\n").unwrap_err().to_string();
+        assert!(error.contains("line"), "{error}");
+    }
+}
