@@ -94,7 +94,11 @@ impl AccessToken {
         };
         let scopes = match scope {
             Some(scope) => parse_scopes(scope),
-            None => claims.scope.as_deref().map(parse_scopes).unwrap_or_default(),
+            None => claims
+                .scope
+                .as_deref()
+                .map(parse_scopes)
+                .unwrap_or_default(),
         };
 
         AccessToken::new(access_token, lifetime, scopes)
@@ -126,7 +130,11 @@ impl AccessToken {
     /// the margin is a tenth of the lifetime instead.
     fn is_fresh(&self, now: Instant, margin: Duration) -> bool {
         let lifetime = self.expires_at.saturating_duration_since(self.issued_at);
-        let margin = if lifetime < margin.saturating_mul(2) { lifetime / 10 } else { margin };
+        let margin = if lifetime < margin.saturating_mul(2) {
+            lifetime / 10
+        } else {
+            margin
+        };
         self.expires_at.saturating_duration_since(now) > margin
     }
 }
@@ -166,23 +174,31 @@ struct JwtClaims {
 
 impl JwtClaims {
     fn read(token: &str) -> Self {
-        let Some(payload) = token.split('.').nth(1) else { return JwtClaims::default() };
-        let Some(json) = decode_base64url(payload) else { return JwtClaims::default() };
+        let Some(payload) = token.split('.').nth(1) else {
+            return JwtClaims::default();
+        };
+        let Some(json) = decode_base64url(payload) else {
+            return JwtClaims::default();
+        };
         let Ok(serde_json::Value::Object(claims)) = serde_json::from_slice(&json) else {
             return JwtClaims::default();
         };
 
         let exp = match claims.get("exp") {
-            Some(serde_json::Value::Number(n)) => {
-                n.as_u64().or_else(|| n.as_f64().filter(|s| *s >= 0.0).map(|s| s as u64))
-            }
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|s| *s >= 0.0).map(|s| s as u64)),
             Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         };
         let scope = match claims.get("scope") {
             Some(serde_json::Value::String(s)) => Some(s.clone()),
             Some(serde_json::Value::Array(items)) => Some(
-                items.iter().filter_map(serde_json::Value::as_str).collect::<Vec<_>>().join(" "),
+                items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
             _ => None,
         };
@@ -301,19 +317,28 @@ impl TokenCache {
     /// the fresh token that has replaced it.
     pub fn invalidate(&self, rejected: &AccessToken) {
         let mut current = self.current();
-        if current.as_ref().is_some_and(|token| token.id == rejected.id) {
+        if current
+            .as_ref()
+            .is_some_and(|token| token.id == rejected.id)
+        {
             *current = None;
         }
     }
 
     fn fresh_token(&self) -> Option<Arc<AccessToken>> {
         let now = Instant::now();
-        self.current().as_ref().filter(|token| token.is_fresh(now, self.inner.margin)).cloned()
+        self.current()
+            .as_ref()
+            .filter(|token| token.is_fresh(now, self.inner.margin))
+            .cloned()
     }
 
     fn current(&self) -> MutexGuard<'_, Option<Arc<AccessToken>>> {
         // Nothing panics while this lock is held; recover from poisoning anyway.
-        self.inner.current.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -355,7 +380,9 @@ mod tests {
     }
 
     async fn get(cache: &TokenCache, calls: &Arc<AtomicUsize>, lifetime: Duration) -> String {
-        let token = cache.get_or_refresh(|| counting_fetch(calls, lifetime)).await;
+        let token = cache
+            .get_or_refresh(|| counting_fetch(calls, lifetime))
+            .await;
         let Ok(token) = token;
         token.expose_secret().to_owned()
     }
@@ -370,8 +397,12 @@ mod tests {
 
         let tasks: Vec<_> = (0..50)
             .map(|_| {
-                let (cache, calls, entered, gate) =
-                    (cache.clone(), Arc::clone(&calls), Arc::clone(&entered), Arc::clone(&gate));
+                let (cache, calls, entered, gate) = (
+                    cache.clone(),
+                    Arc::clone(&calls),
+                    Arc::clone(&entered),
+                    Arc::clone(&gate),
+                );
                 tokio::spawn(async move {
                     entered.fetch_add(1, Ordering::SeqCst);
                     cache
@@ -391,7 +422,11 @@ mod tests {
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "a second fetch started while one ran");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a second fetch started while one ran"
+        );
         gate.add_permits(50);
 
         let mut tokens = Vec::new();
@@ -501,13 +536,18 @@ mod tests {
     async fn a_failed_fetch_is_reported_and_not_cached() {
         let cache = TokenCache::new();
 
-        let failed = cache.get_or_refresh(|| async { Err::<AccessToken, _>("endpoint down") }).await;
+        let failed = cache
+            .get_or_refresh(|| async { Err::<AccessToken, _>("endpoint down") })
+            .await;
         assert_eq!(failed.err(), Some("endpoint down"));
 
         let token = cache
             .get_or_refresh(|| async { Ok::<_, &str>(AccessToken::new("fresh", HOUR, vec![])) })
             .await;
-        assert_eq!(token.map(|t| t.expose_secret().to_owned()), Ok("fresh".to_owned()));
+        assert_eq!(
+            token.map(|t| t.expose_secret().to_owned()),
+            Ok("fresh".to_owned())
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -543,7 +583,11 @@ mod tests {
         results.sort();
         assert_eq!(
             results,
-            [Ok("token-1".to_owned()), Ok("token-1".to_owned()), Err("first fetch fails")]
+            [
+                Ok("token-1".to_owned()),
+                Ok("token-1".to_owned()),
+                Err("first fetch fails")
+            ]
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
@@ -621,7 +665,10 @@ mod tests {
             ("sales", &["sales"]),
             ("stats products events", &["stats", "products", "events"]),
             ("sales,sales_refund", &["sales", "sales_refund"]),
-            (" financial ,  webhooks,,affiliates\t", &["financial", "webhooks", "affiliates"]),
+            (
+                " financial ,  webhooks,,affiliates\t",
+                &["financial", "webhooks", "affiliates"],
+            ),
             ("", &[]),
         ];
         for (scope, expected) in cases {
@@ -654,7 +701,9 @@ mod tests {
 
         let cache = TokenCache::new();
         let _ = cache
-            .get_or_refresh(|| async { Ok::<_, Infallible>(AccessToken::new(secret, HOUR, vec![])) })
+            .get_or_refresh(|| async {
+                Ok::<_, Infallible>(AccessToken::new(secret, HOUR, vec![]))
+            })
             .await;
         let printed = format!("{cache:?}");
         assert!(!printed.contains(secret), "{printed}");

@@ -90,7 +90,10 @@ impl RateLimit {
 
     fn per_period(requests: u32, period: Duration) -> Self {
         let requests = requests.max(1);
-        let pace = Pace { interval: period / requests, burst: requests.min(DEFAULT_BURST) };
+        let pace = Pace {
+            interval: period / requests,
+            burst: requests.min(DEFAULT_BURST),
+        };
         RateLimit { pace: Some(pace) }
     }
 }
@@ -116,7 +119,12 @@ struct Bucket {
 impl RateLimiter {
     /// A limiter with a fresh budget: the first `burst` requests go at once.
     pub fn new(limit: RateLimit) -> Self {
-        let bucket = limit.pace.map(|pace| Arc::new(Bucket { pace, due: Mutex::new(None) }));
+        let bucket = limit.pace.map(|pace| {
+            Arc::new(Bucket {
+                pace,
+                due: Mutex::new(None),
+            })
+        });
         RateLimiter { bucket }
     }
 
@@ -143,7 +151,9 @@ impl Bucket {
 
         // A request may run ahead of the schedule by up to `burst - 1` intervals.
         let allowance = self.pace.interval.saturating_mul(self.pace.burst - 1);
-        let wait = current.saturating_duration_since(now).saturating_sub(allowance);
+        let wait = current
+            .saturating_duration_since(now)
+            .saturating_sub(allowance);
         let slot = now.checked_add(wait).unwrap_or(current);
 
         *due = Some(current.checked_add(self.pace.interval).unwrap_or(current));
@@ -183,9 +193,15 @@ mod tests {
         assert_eq!(default.interval(), Some(Duration::from_millis(600)));
         assert_eq!(default.burst(), Some(10));
 
-        assert_eq!(RateLimit::per_second(20).interval(), Some(Duration::from_millis(50)));
+        assert_eq!(
+            RateLimit::per_second(20).interval(),
+            Some(Duration::from_millis(50))
+        );
         assert_eq!(RateLimit::per_minute(3).burst(), Some(3));
-        assert_eq!(RateLimit::per_minute(0).interval(), Some(Duration::from_secs(60)));
+        assert_eq!(
+            RateLimit::per_minute(0).interval(),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(RateLimit::per_minute(60).with_burst(0).burst(), Some(1));
 
         assert!(!RateLimit::disabled().is_enabled());

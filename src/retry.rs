@@ -70,7 +70,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries: one attempt, whatever happens.
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
     }
 
     /// Sets the total number of attempts, the first one included (default 4). `0` is treated
@@ -142,7 +145,10 @@ impl RetryPolicy {
         }
 
         let server_delay = match outcome {
-            Outcome::Status { retry_after: Some(value), .. } => parse_retry_after(value, now),
+            Outcome::Status {
+                retry_after: Some(value),
+                ..
+            } => parse_retry_after(value, now),
             _ => None,
         };
         let delay = match server_delay {
@@ -166,7 +172,11 @@ impl RetryPolicy {
             .map_or(self.max_delay, |delay| delay.min(self.max_delay));
 
         // `clamp` lets NaN through, so map it to 0 first.
-        let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
+        let jitter = if jitter.is_nan() {
+            0.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
 
         // `mul_f64` panics when the product does not fit; the `try_` form cannot.
         Duration::try_from_secs_f64(cap.as_secs_f64() * jitter).map_or(cap, |delay| delay.min(cap))
@@ -192,7 +202,11 @@ impl Idempotency {
     /// `PUT` and `DELETE` are idempotent in HTTP terms, but re-sending them is left to the
     /// caller's explicit choice: pass [`Idempotency::Safe`] directly to allow it.
     pub fn of(method: &http::Method) -> Self {
-        if method.is_safe() { Idempotency::Safe } else { Idempotency::MovesState }
+        if method.is_safe() {
+            Idempotency::Safe
+        } else {
+            Idempotency::MovesState
+        }
     }
 }
 
@@ -271,7 +285,10 @@ mod tests {
     const SECOND: Duration = Duration::from_secs(1);
 
     fn status(status: u16) -> Outcome<'static> {
-        Outcome::Status { status, retry_after: None }
+        Outcome::Status {
+            status,
+            retry_after: None,
+        }
     }
 
     /// A fixed wall-clock time, so HTTP dates in tests are exact.
@@ -306,7 +323,14 @@ mod tests {
             (MovesState, status(502), false),
             (MovesState, status(503), false),
             (MovesState, status(504), false),
-            (MovesState, Outcome::Status { status: 503, retry_after: Some("1") }, false),
+            (
+                MovesState,
+                Outcome::Status {
+                    status: 503,
+                    retry_after: Some("1"),
+                },
+                false,
+            ),
             (MovesState, Outcome::Timeout, false),
             (MovesState, Outcome::Other, false),
             (MovesState, status(400), false),
@@ -342,8 +366,7 @@ mod tests {
         let expected_caps_ms = [500, 1000, 2000, 4000, 5000, 5000];
         for (index, cap_ms) in expected_caps_ms.iter().enumerate() {
             let attempt = index as u32 + 1;
-            let decision =
-                policy.decide(Safe, &status(503), attempt, Duration::ZERO, now(), 1.0);
+            let decision = policy.decide(Safe, &status(503), attempt, Duration::ZERO, now(), 1.0);
             assert_eq!(
                 decision,
                 Decision::RetryAfter(Duration::from_millis(*cap_ms)),
@@ -356,18 +379,32 @@ mod tests {
     fn full_jitter_stays_within_zero_and_the_cap() {
         let policy = RetryPolicy::default().with_max_attempts(10);
         let at = |attempt, jitter| {
-            policy.decide(Safe, &Outcome::Timeout, attempt, Duration::ZERO, now(), jitter)
+            policy.decide(
+                Safe,
+                &Outcome::Timeout,
+                attempt,
+                Duration::ZERO,
+                now(),
+                jitter,
+            )
         };
 
         assert_eq!(at(1, 0.0), Decision::RetryAfter(Duration::ZERO));
         assert_eq!(at(1, 0.5), Decision::RetryAfter(Duration::from_millis(250)));
-        assert_eq!(at(3, 0.25), Decision::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(
+            at(3, 0.25),
+            Decision::RetryAfter(Duration::from_millis(500))
+        );
 
-        let Decision::RetryAfter(delay) = at(1, 0.999) else { panic!("gave up") };
+        let Decision::RetryAfter(delay) = at(1, 0.999) else {
+            panic!("gave up")
+        };
         assert!(delay < Duration::from_millis(500), "{delay:?}");
         assert!(delay >= Duration::from_millis(499), "{delay:?}");
 
-        let Decision::RetryAfter(delay) = at(9, 0.999) else { panic!("gave up") };
+        let Decision::RetryAfter(delay) = at(9, 0.999) else {
+            panic!("gave up")
+        };
         assert!(delay < Duration::from_secs(30), "{delay:?}");
         assert!(delay >= Duration::from_millis(29_970), "{delay:?}");
     }
@@ -379,7 +416,10 @@ mod tests {
         assert_eq!(at(-1.0), Decision::RetryAfter(Duration::ZERO));
         assert_eq!(at(f64::NAN), Decision::RetryAfter(Duration::ZERO));
         assert_eq!(at(7.0), Decision::RetryAfter(Duration::from_millis(500)));
-        assert_eq!(at(f64::INFINITY), Decision::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(
+            at(f64::INFINITY),
+            Decision::RetryAfter(Duration::from_millis(500))
+        );
     }
 
     #[test]
@@ -392,9 +432,19 @@ mod tests {
         assert_eq!(at(5), Decision::GiveUp);
 
         let none = RetryPolicy::none();
-        assert_eq!(none.decide(Safe, &status(500), 1, Duration::ZERO, now(), 0.0), Decision::GiveUp);
         assert_eq!(
-            none.decide(MovesState, &Outcome::ConnectFailed, 1, Duration::ZERO, now(), 0.0),
+            none.decide(Safe, &status(500), 1, Duration::ZERO, now(), 0.0),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            none.decide(
+                MovesState,
+                &Outcome::ConnectFailed,
+                1,
+                Duration::ZERO,
+                now(),
+                0.0
+            ),
             Decision::GiveUp
         );
     }
@@ -423,7 +473,10 @@ mod tests {
     #[test]
     fn retry_after_seconds_replaces_the_backoff() {
         let policy = RetryPolicy::default();
-        let outcome = Outcome::Status { status: 429, retry_after: Some("7") };
+        let outcome = Outcome::Status {
+            status: 429,
+            retry_after: Some("7"),
+        };
         // Jitter 0 would give no wait at all; the header wins.
         assert_eq!(
             policy.decide(Safe, &outcome, 1, Duration::ZERO, now(), 0.0),
@@ -434,8 +487,10 @@ mod tests {
     #[test]
     fn retry_after_http_date_is_measured_from_now() {
         let policy = RetryPolicy::default();
-        let outcome =
-            Outcome::Status { status: 503, retry_after: Some("Wed, 21 Oct 2015 07:28:12 GMT") };
+        let outcome = Outcome::Status {
+            status: 503,
+            retry_after: Some("Wed, 21 Oct 2015 07:28:12 GMT"),
+        };
         assert_eq!(
             policy.decide(Safe, &outcome, 1, Duration::ZERO, now(), 0.9),
             Decision::RetryAfter(Duration::from_secs(12))
@@ -445,8 +500,10 @@ mod tests {
     #[test]
     fn retry_after_in_the_past_means_now() {
         let policy = RetryPolicy::default();
-        let outcome =
-            Outcome::Status { status: 503, retry_after: Some("Wed, 21 Oct 2015 07:27:00 GMT") };
+        let outcome = Outcome::Status {
+            status: 503,
+            retry_after: Some("Wed, 21 Oct 2015 07:27:00 GMT"),
+        };
         assert_eq!(
             policy.decide(Safe, &outcome, 1, Duration::ZERO, now(), 0.9),
             Decision::RetryAfter(Duration::ZERO)
@@ -456,15 +513,28 @@ mod tests {
     #[test]
     fn retry_after_beyond_the_caps_gives_up() {
         let policy = RetryPolicy::default(); // max_delay 30 s, max_elapsed 60 s
-        let with = |value| Outcome::Status { status: 429, retry_after: Some(value) };
+        let with = |value| Outcome::Status {
+            status: 429,
+            retry_after: Some(value),
+        };
 
         assert_eq!(
             policy.decide(Safe, &with("30"), 1, Duration::ZERO, now(), 0.5),
             Decision::RetryAfter(Duration::from_secs(30))
         );
-        assert_eq!(policy.decide(Safe, &with("31"), 1, Duration::ZERO, now(), 0.5), Decision::GiveUp);
         assert_eq!(
-            policy.decide(Safe, &with("99999999999999999999999"), 1, Duration::ZERO, now(), 0.5),
+            policy.decide(Safe, &with("31"), 1, Duration::ZERO, now(), 0.5),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            policy.decide(
+                Safe,
+                &with("99999999999999999999999"),
+                1,
+                Duration::ZERO,
+                now(),
+                0.5
+            ),
             Decision::GiveUp
         );
         // Under max_delay, but more than what is left of the 60 s budget.
@@ -477,7 +547,10 @@ mod tests {
     #[test]
     fn unreadable_retry_after_falls_back_to_the_backoff() {
         let policy = RetryPolicy::default();
-        let outcome = Outcome::Status { status: 429, retry_after: Some("soon") };
+        let outcome = Outcome::Status {
+            status: 429,
+            retry_after: Some("soon"),
+        };
         assert_eq!(
             policy.decide(Safe, &outcome, 1, Duration::ZERO, now(), 1.0),
             Decision::RetryAfter(Duration::from_millis(500))
@@ -492,8 +565,14 @@ mod tests {
             ("  5 ", Some(Duration::from_secs(5))),
             ("-3", Some(Duration::ZERO)),
             ("18446744073709551616", Some(Duration::from_secs(u64::MAX))),
-            ("Wed, 21 Oct 2015 07:29:00 GMT", Some(Duration::from_secs(60))),
-            ("Wednesday, 21-Oct-15 07:29:00 GMT", Some(Duration::from_secs(60))),
+            (
+                "Wed, 21 Oct 2015 07:29:00 GMT",
+                Some(Duration::from_secs(60)),
+            ),
+            (
+                "Wednesday, 21-Oct-15 07:29:00 GMT",
+                Some(Duration::from_secs(60)),
+            ),
             ("Wed Oct 21 07:29:00 2015", Some(Duration::from_secs(60))),
             ("Wed, 21 Oct 2015 07:00:00 GMT", Some(Duration::ZERO)),
             ("", None),
@@ -511,25 +590,36 @@ mod tests {
     #[test]
     fn extreme_inputs_do_not_panic() {
         let policies = [
-            RetryPolicy::default().with_max_attempts(u32::MAX).with_max_elapsed(Duration::MAX),
+            RetryPolicy::default()
+                .with_max_attempts(u32::MAX)
+                .with_max_elapsed(Duration::MAX),
             RetryPolicy::default()
                 .with_max_attempts(u32::MAX)
                 .with_base_delay(Duration::MAX)
                 .with_max_delay(Duration::MAX)
                 .with_max_elapsed(Duration::MAX),
-            RetryPolicy::default().with_base_delay(Duration::ZERO).with_max_delay(Duration::ZERO),
+            RetryPolicy::default()
+                .with_base_delay(Duration::ZERO)
+                .with_max_delay(Duration::ZERO),
         ];
         let outcomes = [
             Outcome::Timeout,
-            Outcome::Status { status: 503, retry_after: Some("18446744073709551615") },
-            Outcome::Status { status: 503, retry_after: Some("Fri, 31 Dec 9999 23:59:59 GMT") },
+            Outcome::Status {
+                status: 503,
+                retry_after: Some("18446744073709551615"),
+            },
+            Outcome::Status {
+                status: 503,
+                retry_after: Some("Fri, 31 Dec 9999 23:59:59 GMT"),
+            },
         ];
         for policy in policies {
             for outcome in &outcomes {
                 for attempt in [0, 1, 31, 32, 33, 64, u32::MAX - 1, u32::MAX] {
                     for jitter in [0.0, 0.999_999, 1.0] {
                         for now in [SystemTime::UNIX_EPOCH, now()] {
-                            let _ = policy.decide(Safe, outcome, attempt, Duration::ZERO, now, jitter);
+                            let _ =
+                                policy.decide(Safe, outcome, attempt, Duration::ZERO, now, jitter);
                         }
                     }
                 }
@@ -539,7 +629,14 @@ mod tests {
         // Huge attempt numbers saturate at the cap rather than wrapping to a small wait.
         let policy = RetryPolicy::default().with_max_attempts(u32::MAX);
         assert_eq!(
-            policy.decide(Safe, &Outcome::Timeout, u32::MAX - 1, Duration::ZERO, now(), 1.0),
+            policy.decide(
+                Safe,
+                &Outcome::Timeout,
+                u32::MAX - 1,
+                Duration::ZERO,
+                now(),
+                1.0
+            ),
             Decision::RetryAfter(Duration::from_secs(30))
         );
     }
