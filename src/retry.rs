@@ -40,6 +40,9 @@
 //! assert_eq!(decision, Decision::RetryAfter(Duration::from_secs(2)));
 //! ```
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// How many times, and for how long, a failed request may be tried again.
@@ -249,6 +252,19 @@ pub enum Decision {
     RetryAfter(Duration),
     /// Do not try again: surface the failure.
     GiveUp,
+}
+
+/// A jitter value for [`RetryPolicy::decide`], uniform in `[0, 1)`.
+///
+/// Drawn from the standard library's randomly keyed hasher, so the crate needs no random-number
+/// dependency. Good enough to spread retries apart; not for anything secret.
+pub fn random_jitter() -> f64 {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    // The top 53 bits fill an f64 mantissa exactly, so the result is below 1.
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Reads a `Retry-After` header value: delta-seconds (`"120"`) or an HTTP date
@@ -555,6 +571,15 @@ mod tests {
             policy.decide(Safe, &outcome, 1, Duration::ZERO, now(), 1.0),
             Decision::RetryAfter(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn random_jitter_is_in_range_and_varies() {
+        let draws: Vec<f64> = (0..1_000).map(|_| random_jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)), "{draws:?}");
+
+        let low = draws.iter().filter(|j| **j < 0.5).count();
+        assert!((350..=650).contains(&low), "{low} of 1000 below 0.5");
     }
 
     #[test]
