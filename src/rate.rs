@@ -150,7 +150,10 @@ impl Bucket {
         let current = due.map_or(now, |due| due.max(now));
 
         // A request may run ahead of the schedule by up to `burst - 1` intervals.
-        let allowance = self.pace.interval.saturating_mul(self.pace.burst - 1);
+        let allowance = self
+            .pace
+            .interval
+            .saturating_mul(self.pace.burst.saturating_sub(1));
         let wait = current
             .saturating_duration_since(now)
             .saturating_sub(allowance);
