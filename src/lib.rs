@@ -1,6 +1,9 @@
 //! Typed client for the Kiwify public API.
 
+pub mod auth;
 pub mod client;
 pub mod generated;
 pub mod model;
+pub mod rate;
+pub mod retry;
 pub mod webhook;
