@@ -314,3 +314,69 @@ impl fmt::Display for Report {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>> {
+        Options::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn parses_flags_with_or_without_equals() {
+        let options = parse(&[
+            "--from=saved",
+            "--out",
+            "x.yaml",
+            "--prefer",
+            "#/components/schemas/Product=https://docs/p.md?a=b",
+            "--skip=https://docs/api-reference/intro",
+        ])
+        .unwrap()
+        .unwrap();
+
+        assert_eq!(options.from, "saved");
+        assert_eq!(options.out, Path::new("x.yaml"));
+        let preference = Preference {
+            pointer: "/components/schemas/Product".to_owned(),
+            page: "https://docs/p.md?a=b".to_owned(),
+        };
+        assert_eq!(options.prefer, [preference]);
+        assert_eq!(options.skip, ["https://docs/api-reference/intro"]);
+    }
+
+    #[test]
+    fn defaults_to_the_site_and_the_vendored_file() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert_eq!(options.from, DEFAULT_INDEX);
+        assert!(
+            options.out.ends_with("openapi/kiwify-docs.yaml"),
+            "{}",
+            options.out.display()
+        );
+        assert!(
+            options.out.parent().unwrap().exists(),
+            "{}",
+            options.out.display()
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_flags_and_missing_values() {
+        assert!(
+            parse(&["--form", "x"])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown argument `--form`")
+        );
+        assert!(
+            parse(&["--out"])
+                .unwrap_err()
+                .to_string()
+                .contains("--out needs a value")
+        );
+        assert!(parse(&["--prefer", "Product"]).is_err());
+        assert!(parse(&["--help"]).unwrap().is_none());
+    }
+}
