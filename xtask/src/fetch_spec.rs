@@ -21,6 +21,7 @@ mod page;
 mod source;
 mod yaml;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -167,27 +168,7 @@ pub fn fetch_spec(options: &Options) -> Result<Report> {
 
     let texts = source.read_all(&index.reference_pages)?;
     let pages = fragments_of(&index.reference_pages, &texts)?;
-
-    let mut contributions = Vec::new();
-    for (url, fragments) in &pages {
-        let (public, banking): (Vec<_>, Vec<_>) = fragments
-            .iter()
-            .partition(|fragment| fragment.api == page::Api::Public);
-        for fragment in banking {
-            let reason = format!(
-                "`{}` documents the banking API ({BANKING_HOST})",
-                fragment.operation
-            );
-            report.skipped.push((url.clone(), reason));
-        }
-        if !public.is_empty() {
-            report.pages += 1;
-        }
-        contributions.extend(public.into_iter().map(|fragment| merge::Contribution {
-            page: url,
-            document: &fragment.document,
-        }));
-    }
+    let contributions = public_fragments(&pages, &mut report.skipped);
     ensure!(
         !contributions.is_empty(),
         "no page listed by {} embeds a fragment for {API_HOST}",
@@ -195,18 +176,16 @@ pub fn fetch_spec(options: &Options) -> Result<Report> {
     );
 
     let merged = merge::merge(&contributions, &options.prefer)?;
-    report.operations = count(&merged.document, "paths", |key| page::is_method(key));
+    report.pages = contributions
+        .iter()
+        .map(|c| c.page)
+        .collect::<BTreeSet<_>>()
+        .len();
+    report.operations = count(&merged.document, "paths", page::is_method);
     report.components = count(&merged.document, "components", |_| true);
     report.resolved = merged.resolved;
     report.unused_preferences = merged.unused;
-
-    if options.out.exists() {
-        let current = std::fs::read_to_string(&options.out)
-            .with_context(|| format!("reading the current document {}", options.out.display()))?;
-        let current = yaml::parse(&current)
-            .with_context(|| format!("reading the current document {}", options.out.display()))?;
-        report.changes = Some(changes::compare(&current, &merged.document));
-    }
+    report.changes = compare_with_current(&options.out, &merged.document)?;
 
     write(&options.out, &merged.document)?;
     Ok(report)
@@ -227,6 +206,44 @@ fn fragments_of(urls: &[String], texts: &[String]) -> Result<Vec<(String, Vec<pa
         "pages without a usable OpenAPI fragment:\n{failures}"
     );
     Ok(pages)
+}
+
+/// The fragments for this crate's API, to merge; banking-API fragments go to `skipped`.
+fn public_fragments<'a>(
+    pages: &'a [(String, Vec<page::Fragment>)],
+    skipped: &mut Vec<(String, String)>,
+) -> Vec<merge::Contribution<'a>> {
+    let mut contributions = Vec::new();
+    for (url, fragments) in pages {
+        for fragment in fragments {
+            match fragment.api {
+                page::Api::Public => contributions.push(merge::Contribution {
+                    page: url,
+                    document: &fragment.document,
+                }),
+                page::Api::Banking => skipped.push((
+                    url.clone(),
+                    format!(
+                        "`{}` documents the banking API ({BANKING_HOST})",
+                        fragment.operation
+                    ),
+                )),
+            }
+        }
+    }
+    contributions
+}
+
+/// What the fetched document lacks or adds compared with the one at `out`, if there is one.
+fn compare_with_current(out: &Path, fetched: &Value) -> Result<Option<Changes>> {
+    if !out.exists() {
+        return Ok(None);
+    }
+    let current = std::fs::read_to_string(out)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| yaml::parse(&text))
+        .with_context(|| format!("reading the current document {}", out.display()))?;
+    Ok(Some(changes::compare(&current, fetched)))
 }
 
 /// Entries two levels under `key` (operations under `paths`, components under `components`).
@@ -256,9 +273,12 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "merged {} operations and {} components from {} reference pages of {} \
-             ({} links outside the API reference not read)",
-            self.operations, self.components, self.pages, self.index, self.outside_reference
+            "merged {} and {} from {} of {} (not read: {} outside the API reference)",
+            counted(self.operations, "operation"),
+            counted(self.components, "component"),
+            counted(self.pages, "reference page"),
+            self.index,
+            counted(self.outside_reference, "link"),
         )?;
         for (page, reason) in &self.skipped {
             writeln!(f, "skipped {page}: {reason}")?;
@@ -290,10 +310,15 @@ impl fmt::Display for Report {
                 } else {
                     writeln!(
                         f,
-                        "MISSING: the previous document had {} items the site no longer shows; \
-                         they are gone from {}:",
-                        changes.missing.len(),
-                        self.out.display()
+                        "MISSING: the site no longer shows {} of the previous document, \
+                         so {} lacks {}:",
+                        counted(changes.missing.len(), "item"),
+                        self.out.display(),
+                        if changes.missing.len() == 1 {
+                            "it"
+                        } else {
+                            "them"
+                        },
                     )?;
                     for item in &changes.missing {
                         writeln!(f, "  - {item}")?;
@@ -312,6 +337,15 @@ impl fmt::Display for Report {
             "wrote {}; run `cargo xtask regen` to review the drift",
             self.out.display()
         )
+    }
+}
+
+/// `1 page`, `2 pages`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 

@@ -297,7 +297,7 @@ mod tests {
         let preference: Preference = "#/components/schemas/S=https://docs/two.md"
             .parse()
             .unwrap();
-        let merged = merge(&contributions, &[preference.clone()]).unwrap();
+        let merged = merge(&contributions, std::slice::from_ref(&preference)).unwrap();
         assert_eq!(
             merged.document["components"]["schemas"]["S"],
             json!({"type": "number"})
@@ -346,7 +346,7 @@ mod tests {
                 page: "one",
                 document: &only,
             }],
-            &[preference.clone()],
+            std::slice::from_ref(&preference),
         );
 
         assert_eq!(merged.unwrap().unused, [preference]);
