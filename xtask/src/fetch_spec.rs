@@ -92,8 +92,10 @@ impl Options {
                 Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
                 _ => (arg.clone(), None),
             };
-            if flag == "-h" || flag == "--help" {
-                return Ok(None);
+            match flag.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "--from" | "--out" | "--prefer" | "--skip" => {}
+                _ => bail!("unknown argument `{arg}`\n\n{USAGE}"),
             }
             let value = match inline {
                 Some(value) => value.to_owned(),
@@ -105,8 +107,7 @@ impl Options {
                 "--from" => options.from = value,
                 "--out" => options.out = value.into(),
                 "--prefer" => options.prefer.push(value.parse()?),
-                "--skip" => options.skip.push(value),
-                _ => bail!("unknown argument `{arg}`\n\n{USAGE}"),
+                _ => options.skip.push(value),
             }
         }
         Ok(Some(options))

@@ -110,13 +110,19 @@ pub fn merge(contributions: &[Contribution], preferences: &[Preference]) -> Resu
         );
     }
 
+    let document = Value::Object(document);
+    let dangling = dangling_references(contributions, &document);
+    if !dangling.is_empty() {
+        bail!("the merged document cannot resolve these references:\n{dangling}");
+    }
+
     let unused = preferences
         .iter()
         .filter(|p| !resolved.contains(p))
         .cloned()
         .collect();
     Ok(Merged {
-        document: Value::Object(document),
+        document,
         resolved,
         unused,
     })
@@ -171,6 +177,49 @@ fn entries<'a>(contribution: &Contribution<'a>) -> Result<Vec<(Vec<String>, &'a 
         }
     }
     Ok(entries)
+}
+
+/// The `$ref`s of the fragments that `document` cannot resolve, each with the pages using it.
+fn dangling_references(contributions: &[Contribution], document: &Value) -> String {
+    let mut dangling: Vec<(&str, Vec<&str>)> = Vec::new();
+    for contribution in contributions {
+        let mut references = Vec::new();
+        for value in contribution.document.values() {
+            references_in(value, &mut references);
+        }
+        for reference in references {
+            let resolves = reference
+                .strip_prefix('#')
+                .and_then(|target| document.pointer(target));
+            if resolves.is_some() {
+                continue;
+            }
+            match dangling.iter_mut().find(|(known, _)| *known == reference) {
+                Some((_, pages)) if pages.contains(&contribution.page) => {}
+                Some((_, pages)) => pages.push(contribution.page),
+                None => dangling.push((reference, vec![contribution.page])),
+            }
+        }
+    }
+    dangling
+        .iter()
+        .map(|(reference, pages)| format!("  {reference} (in {})\n", pages.join(", ")))
+        .collect()
+}
+
+fn references_in<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(reference)) => found.push(reference),
+                    _ => references_in(value, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references_in(item, found)),
+        _ => {}
+    }
 }
 
 fn preferred<'p>(slot: &Slot, preferences: &'p [Preference]) -> Option<&'p Preference> {
@@ -350,6 +399,44 @@ mod tests {
         );
 
         assert_eq!(merged.unwrap().unused, [preference]);
+    }
+
+    #[test]
+    fn a_reference_no_page_defines_fails_naming_the_pages() {
+        let first = fragment(json!({"paths": {"/a": {"get": {"$ref": "#/components/schemas/A"}}}}));
+        let second = fragment(json!({
+            "paths": {"/b": {"get": {"schema": {"$ref": "#/components/schemas/A"}}}},
+            "components": {"schemas": {"B": {"$ref": "#/components/schemas/Gone"}}},
+        }));
+        let third = fragment(json!({"components": {"schemas": {"A": {"type": "string"}}}}));
+        let mut contributions = vec![
+            Contribution {
+                page: "one",
+                document: &first,
+            },
+            Contribution {
+                page: "two",
+                document: &second,
+            },
+        ];
+
+        let error = merge(&contributions, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("  #/components/schemas/A (in one, two)\n"),
+            "{error}"
+        );
+        assert!(
+            error.contains("  #/components/schemas/Gone (in two)\n"),
+            "{error}"
+        );
+
+        contributions.push(Contribution {
+            page: "three",
+            document: &third,
+        });
+        let error = merge(&contributions, &[]).unwrap_err().to_string();
+        assert!(!error.contains("schemas/A "), "{error}");
+        assert!(error.contains("schemas/Gone "), "{error}");
     }
 
     #[test]

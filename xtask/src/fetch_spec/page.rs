@@ -102,14 +102,16 @@ pub fn is_method(key: &str) -> bool {
     METHODS.contains(&key)
 }
 
-/// `yaml post /oauth/token` gives `("post", "/oauth/token")`.
+/// `yaml post /oauth/token` gives `("post", "/oauth/token")`. A site that serves several
+/// OpenAPI files may name the file first (`yaml openapi.json post /oauth/token`).
 fn operation_of(info: &str) -> Option<(String, String)> {
-    let mut words = info.split_whitespace();
-    let (language, method, path) = (words.next()?, words.next()?, words.next()?);
+    let words: Vec<&str> = info.split_whitespace().collect();
+    let ["yaml", .., method, path] = words.as_slice() else {
+        return None;
+    };
     let method = method.to_ascii_lowercase();
-    let is_fragment =
-        language == "yaml" && is_method(&method) && path.starts_with('/') && words.next().is_none();
-    is_fragment.then(|| (method, path.to_owned()))
+    let is_fragment = words.len() <= 4 && is_method(&method) && path.starts_with('/');
+    is_fragment.then(|| (method, path.to_string()))
 }
 
 fn parse(method: &str, path: &str, text: &str) -> Result<(Map<String, Value>, Api)> {
@@ -183,6 +185,25 @@ mod tests {
             fragments[0].document["paths"]["/sales"]["get"]["summary"],
             "s"
         );
+    }
+
+    #[test]
+    fn recognizes_fragment_fences_only() {
+        let operation = |info| operation_of(info).map(|(m, p)| format!("{m} {p}"));
+        assert_eq!(
+            operation("yaml post /oauth/token").as_deref(),
+            Some("post /oauth/token")
+        );
+        assert_eq!(operation("yaml GET /sales").as_deref(), Some("get /sales"));
+        assert_eq!(
+            operation("yaml conta.json get /saldo").as_deref(),
+            Some("get /saldo")
+        );
+        assert_eq!(operation("yaml"), None);
+        assert_eq!(operation("json get /sales"), None);
+        assert_eq!(operation("yaml webhook compra_aprovada"), None);
+        assert_eq!(operation("yaml get sales"), None);
+        assert_eq!(operation("yaml a b get /sales"), None);
     }
 
     #[test]
