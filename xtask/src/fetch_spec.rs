@@ -83,7 +83,8 @@ impl Options {
 
     /// Parses the arguments after `fetch-spec`; `None` when help was asked for.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>> {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let workspace = xtask.parent().expect("xtask sits in the workspace root");
         let mut options = Options::new(DEFAULT_INDEX, workspace.join("openapi/kiwify-docs.yaml"));
 
         let mut args = args.into_iter();
@@ -117,14 +118,17 @@ impl Options {
 /// What a run did, for the person who runs it.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Where the index was read from.
     pub index: String,
+    /// Reference pages whose fragments were merged.
     pub pages: usize,
     pub operations: usize,
     pub components: usize,
-    /// Pages read but left out, with the reason.
+    /// Links and pages left out, with the reason.
     pub skipped: Vec<(String, String)>,
     /// Links outside the API reference, which are not read.
     pub outside_reference: usize,
+    /// Conflicts settled by `--prefer`.
     pub resolved: Vec<Preference>,
     pub unused_preferences: Vec<Preference>,
     /// The comparison with the document that was at `out`, if there was one.
@@ -151,11 +155,11 @@ pub fn fetch_spec(options: &Options) -> Result<Report> {
     ensure!(
         !index.reference_pages.is_empty(),
         "the index {} lists no /api-reference/ pages",
-        source.index_url()
+        source.index_location()
     );
 
     let mut report = Report {
-        index: source.index_url().to_owned(),
+        index: source.index_location(),
         outside_reference: index.outside_reference,
         out: options.out.clone(),
         ..Report::default()
@@ -173,7 +177,7 @@ pub fn fetch_spec(options: &Options) -> Result<Report> {
     ensure!(
         !contributions.is_empty(),
         "no page listed by {} embeds a fragment for {API_HOST}",
-        source.index_url()
+        source.index_location()
     );
 
     let merged = merge::merge(&contributions, &options.prefer)?;

@@ -103,6 +103,14 @@ impl Source {
         }
     }
 
+    /// Where the index is read from: its URL, or its file in the saved copy.
+    pub fn index_location(&self) -> String {
+        match self {
+            Source::Directory { index, .. } => index.display().to_string(),
+            Source::Site { index, .. } => index.clone(),
+        }
+    }
+
     pub fn read_index(&self) -> Result<String> {
         match self {
             Source::Directory { index, .. } => std::fs::read_to_string(index)
