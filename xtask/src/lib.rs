@@ -1,6 +1,12 @@
-//! Library side of `cargo xtask`, so that its logic is testable.
+//! Maintenance tasks for the `kiwify` crate, run as `cargo xtask <task>`; a library so that
+//! their logic is testable.
+//!
+//! - `regen` normalizes the vendor document with the corrections into `openapi/kiwify.yaml` and
+//!   refreshes the snapshots of the generated surface (`regen`, `normalize`, `overlay`, `drift`).
+//! - `fetch-spec` rebuilds the vendored document from the documentation site (`fetch_spec`).
 
 pub mod drift;
+pub mod fetch_spec;
 pub mod normalize;
 pub mod overlay;
 pub mod regen;
