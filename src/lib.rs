@@ -2,8 +2,18 @@
 
 pub mod auth;
 pub mod client;
+pub mod error;
 pub mod generated;
 pub mod model;
 pub mod rate;
 pub mod retry;
 pub mod webhook;
+
+pub use client::{Client, ClientBuilder, Credentials};
+pub use error::{Error, ErrorKind, Result};
+
+/// The operation traits (`list_sales`, `refund_sale`, …) and [`Client`]: `use kiwify::prelude::*`.
+pub mod prelude {
+    pub use crate::generated::prelude::*;
+    pub use crate::{Client, Credentials};
+}

@@ -1,0 +1,502 @@
+//! The crate's one error type.
+//!
+//! Every failure, whatever layer it comes from (configuration, the token endpoint, the network,
+//! an error answer of the API, a response that does not decode), is an [`Error`]. It is not an
+//! enum to match on: ask it questions ([`Error::status`], [`Error::is_retryable`],
+//! [`Error::retry_after`], [`Error::api_code`] …), so that it can grow without breaking callers.
+//! Its `Display` is one line that says what failed and what the API said.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::generated::types::ApiError;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Header the client sets on a response it answers on behalf of the token endpoint.
+pub(crate) const ORIGIN_HEADER: &str = "x-kiwify-client-origin";
+/// Value of [`ORIGIN_HEADER`] when the token request was refused.
+pub(crate) const ORIGIN_TOKEN: &str = "token-endpoint";
+/// Header the client sets when an error body was not JSON and its text moved into `message`.
+pub(crate) const RAW_BODY_HEADER: &str = "x-kiwify-client-raw-body";
+
+/// Longest body text kept in an error.
+const BODY_LIMIT: usize = 512;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Missing or malformed configuration (credentials, base URL).
+    Configuration,
+    /// The caller's input was refused before any request was sent (a bad date range, say).
+    InvalidInput,
+    /// The token endpoint refused the credentials, or the API refused the token twice.
+    Authentication,
+    /// The API answered 429 and retries were exhausted.
+    RateLimited,
+    /// The API answered with another error status.
+    Api,
+    /// The request or the whole operation timed out.
+    Timeout,
+    /// No connection could be made.
+    Connect,
+    /// The connection failed in another way (reset, broken body).
+    Transport,
+    /// A response did not decode into its type.
+    Decode,
+}
+
+/// A failed call to the Kiwify API, or a refused input. See the module docs.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    status: Option<StatusCode>,
+    retry_after: Option<Duration>,
+    api_code: Option<String>,
+    api_message: Option<String>,
+    body: Option<String>,
+    decode_path: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                retry_after: None,
+                api_code: None,
+                api_message: None,
+                body: None,
+                decode_path: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn configuration(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Configuration, message)
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, message)
+    }
+
+    fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status of the API's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// Whether the same call may succeed if repeated later: rate limits, 5xx, timeouts and
+    /// connection failures. The client has already retried safe requests before returning.
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Connect => true,
+            ErrorKind::Transport => true,
+            ErrorKind::Api => self
+                .inner
+                .status
+                .is_some_and(|status| matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)),
+            _ => false,
+        }
+    }
+
+    /// How long the API asked to wait (`Retry-After`), when it said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The API's error code (`error` in the body, such as `auth_error`).
+    pub fn api_code(&self) -> Option<&str> {
+        self.inner.api_code.as_deref()
+    }
+
+    /// The API's message (`message`, else `error_description`).
+    pub fn api_message(&self) -> Option<&str> {
+        self.inner.api_message.as_deref()
+    }
+
+    /// The raw response body, truncated, when it was not JSON or did not decode.
+    pub fn body(&self) -> Option<&str> {
+        self.inner.body.as_deref()
+    }
+
+    /// Where in the response a decode failure happened, such as `data[3].net_amount`.
+    pub fn decode_path(&self) -> Option<&str> {
+        self.inner.decode_path.as_deref()
+    }
+
+    /// Whether the credentials or the token were refused.
+    pub fn is_authentication(&self) -> bool {
+        self.inner.kind == ErrorKind::Authentication
+    }
+
+    /// Whether the API answered 404.
+    pub fn is_not_found(&self) -> bool {
+        self.inner.status == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// Whether the request or the whole operation timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether no connection could be made.
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == ErrorKind::Connect
+    }
+
+    /// Whether the API kept answering 429.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.kind == ErrorKind::RateLimited
+    }
+
+    /// The token endpoint refused the credentials (or answered unusably).
+    pub(crate) fn token_refused(status: StatusCode, body: ApiError) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            ORIGIN_HEADER,
+            reqwest::header::HeaderValue::from_static(ORIGIN_TOKEN),
+        );
+        Error::from_answer(status, &headers, body)
+    }
+
+    /// Builds the error for an API answer with an error status.
+    fn from_answer(
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: ApiError,
+    ) -> Self {
+        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+        let from_token_endpoint = header(ORIGIN_HEADER) == Some(ORIGIN_TOKEN);
+        let raw_body = header(RAW_BODY_HEADER).is_some();
+
+        let code = body.error.filter(|code| !code.is_empty());
+        let message = body
+            .message
+            .or(body.error_description)
+            .filter(|text| !text.is_empty());
+        let auth_rejection =
+            status == StatusCode::UNAUTHORIZED || code.as_deref() == Some("auth_error");
+        let kind = if from_token_endpoint || auth_rejection {
+            ErrorKind::Authentication
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            ErrorKind::RateLimited
+        } else {
+            ErrorKind::Api
+        };
+
+        let what = match kind {
+            ErrorKind::Authentication if from_token_endpoint => {
+                "the token endpoint refused the credentials (check KIWIFY_CLIENT_ID and KIWIFY_CLIENT_SECRET)"
+            }
+            ErrorKind::Authentication => {
+                "the API refused the access token (check KIWIFY_ACCOUNT_ID and the key's scopes)"
+            }
+            ErrorKind::RateLimited => "rate limited by the API",
+            _ => "the API answered with an error",
+        };
+        let mut error = Error::new(kind, what);
+        error.inner.status = Some(status);
+        error.inner.retry_after = header("retry-after")
+            .and_then(|value| crate::retry::parse_retry_after(value, std::time::SystemTime::now()));
+        if raw_body {
+            error.inner.body = message;
+        } else {
+            error.inner.api_code = code;
+            error.inner.api_message = message;
+        }
+        error
+    }
+}
+
+impl From<progenitor_client::Error<ApiError>> for Error {
+    fn from(error: progenitor_client::Error<ApiError>) -> Self {
+        use progenitor_client::Error as Generated;
+
+        match error {
+            Generated::ErrorResponse(answer) => {
+                let status = answer.status();
+                let headers = answer.headers().clone();
+                Error::from_answer(status, &headers, answer.into_inner())
+            }
+            Generated::CommunicationError(error) | Generated::ResponseBodyError(error) => {
+                Error::from(error)
+            }
+            Generated::InvalidUpgrade(error) => Error::from(error),
+            Generated::InvalidResponsePayload(bytes, error) => {
+                let path = json_path_at(&bytes, error.line(), error.column());
+                let mut decoded = Error::new(ErrorKind::Decode, "the response did not decode");
+                decoded.inner.body = Some(truncate(&String::from_utf8_lossy(&bytes)));
+                decoded.inner.decode_path = Some(path);
+                decoded.with_source(error)
+            }
+            Generated::UnexpectedResponse(response) => {
+                let status = response.status();
+                let mut unexpected = Error::new(
+                    ErrorKind::Api,
+                    "the API answered with an undocumented status",
+                );
+                unexpected.inner.status = Some(status);
+                unexpected
+            }
+            Generated::InvalidRequest(message) => Error::invalid_input(message),
+            Generated::Custom(message) => Error::new(ErrorKind::Transport, message),
+        }
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(error: reqwest::Error) -> Self {
+        let (kind, what) = if error.is_timeout() {
+            (ErrorKind::Timeout, "the request timed out")
+        } else if error.is_connect() {
+            (ErrorKind::Connect, "could not connect to the API")
+        } else if error.is_decode() {
+            (ErrorKind::Decode, "the response did not decode")
+        } else {
+            (ErrorKind::Transport, "the connection to the API failed")
+        };
+        let mut converted = Error::new(kind, what);
+        converted.inner.status = error.status();
+        converted.with_source(error.without_url())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.write_str(&inner.message)?;
+        if let Some(status) = inner.status {
+            write!(f, ": HTTP {status}")?;
+        }
+        match (&inner.api_code, &inner.api_message) {
+            (Some(code), Some(message)) => write!(f, ": {code}: {message}")?,
+            (Some(text), None) | (None, Some(text)) => write!(f, ": {text}")?,
+            (None, None) => {}
+        }
+        if let Some(path) = &inner.decode_path {
+            write!(f, " at `{path}`")?;
+        }
+        if let Some(source) = &inner.source {
+            write!(f, ": {source}")?;
+        }
+        if let Some(wait) = inner.retry_after {
+            write!(f, " (retry after {} s)", wait.as_secs())?;
+        }
+        if inner.api_message.is_none() && inner.decode_path.is_none() {
+            if let Some(body) = &inner.body {
+                write!(f, ": {}", body.replace(['\n', '\r'], " "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &inner.kind)
+            .field("message", &inner.message)
+            .field("status", &inner.status)
+            .field("api_code", &inner.api_code)
+            .field("api_message", &inner.api_message)
+            .field("decode_path", &inner.decode_path)
+            .field("body", &inner.body)
+            .field("source", &inner.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+pub(crate) fn truncate(text: &str) -> String {
+    if text.len() <= BODY_LIMIT {
+        return text.to_owned();
+    }
+    let mut end = BODY_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The JSON path (`data[3].net_amount`) of the value at `line`:`column` (1-based, as serde_json
+/// reports them) in `bytes`, found by scanning the text up to that point.
+pub(crate) fn json_path_at(bytes: &[u8], line: usize, column: usize) -> String {
+    enum Frame {
+        Object {
+            key: Option<String>,
+            expecting_key: bool,
+        },
+        Array {
+            index: usize,
+        },
+    }
+
+    let offset = offset_of(bytes, line, column);
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut position = 0;
+    while position < offset {
+        match bytes[position] {
+            b'{' => frames.push(Frame::Object {
+                key: None,
+                expecting_key: true,
+            }),
+            b'[' => frames.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                frames.pop();
+            }
+            b',' => match frames.last_mut() {
+                Some(Frame::Array { index }) => *index += 1,
+                Some(Frame::Object { expecting_key, .. }) => *expecting_key = true,
+                None => {}
+            },
+            b':' => {
+                if let Some(Frame::Object { expecting_key, .. }) = frames.last_mut() {
+                    *expecting_key = false;
+                }
+            }
+            b'"' => {
+                let start = position + 1;
+                position = start;
+                while position < bytes.len() && bytes[position] != b'"' {
+                    position += if bytes[position] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Frame::Object {
+                    key,
+                    expecting_key: true,
+                }) = frames.last_mut()
+                {
+                    let end = position.min(bytes.len());
+                    *key = Some(String::from_utf8_lossy(&bytes[start..end]).into_owned());
+                }
+            }
+            _ => {}
+        }
+        position += 1;
+    }
+
+    let mut path = String::new();
+    for frame in &frames {
+        match frame {
+            Frame::Object { key: Some(key), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    if path.is_empty() {
+        "(root)".to_owned()
+    } else {
+        path
+    }
+}
+
+fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut current_line = 1;
+    let mut line_start = 0;
+    for (index, byte) in bytes.iter().enumerate() {
+        if current_line == line {
+            break;
+        }
+        if *byte == b'\n' {
+            current_line += 1;
+            line_start = index + 1;
+        }
+    }
+    (line_start + column.saturating_sub(1)).min(bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path_of_decode_error<T: serde::de::DeserializeOwned + fmt::Debug>(json: &str) -> String {
+        let error = serde_json::from_str::<T>(json).unwrap_err();
+        json_path_at(json.as_bytes(), error.line(), error.column())
+    }
+
+    #[test]
+    fn decode_errors_are_located_by_json_path() {
+        use crate::generated::types::SalesPage;
+        let json =
+            r#"{"pagination":{"count":2},"data":[{"id":"a"},{"id":"b","net_amount":"12x"}]}"#;
+        assert_eq!(
+            path_of_decode_error::<SalesPage>(json),
+            "data[1].net_amount"
+        );
+
+        let json = "{\n  \"pagination\": {\"count\": 1},\n  \"data\": [\n    {\"id\": 7}\n  ]\n}";
+        assert_eq!(path_of_decode_error::<SalesPage>(json), "data[0].id");
+    }
+
+    #[test]
+    fn truncated_json_points_at_where_it_stopped() {
+        use crate::generated::types::SalesPage;
+        let json = r#"{"pagination":{"count":2},"data":[{"id":"a","customer":{"name":"#;
+        assert_eq!(
+            path_of_decode_error::<SalesPage>(json),
+            "data[0].customer.name"
+        );
+    }
+
+    #[test]
+    fn auth_errors_are_classified_and_displayed_on_one_line() {
+        let body = ApiError {
+            error: Some("auth_error".into()),
+            message: Some("Invalid token: access token is invalid".into()),
+            error_description: None,
+        };
+        let error = Error::from_answer(StatusCode::BAD_REQUEST, &Default::default(), body);
+        assert!(error.is_authentication());
+        assert!(!error.is_retryable());
+        let text = error.to_string();
+        assert!(
+            text.contains("400") && text.contains("Invalid token"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn server_errors_are_retryable_and_client_errors_are_not() {
+        let answer = |status| Error::from_answer(status, &Default::default(), ApiError::default());
+        assert!(answer(StatusCode::SERVICE_UNAVAILABLE).is_retryable());
+        assert!(answer(StatusCode::TOO_MANY_REQUESTS).is_rate_limited());
+        assert!(!answer(StatusCode::NOT_FOUND).is_retryable());
+        assert!(answer(StatusCode::NOT_FOUND).is_not_found());
+    }
+}
