@@ -5,12 +5,14 @@ pub mod client;
 pub mod error;
 pub mod generated;
 pub mod model;
+pub mod paginate;
 pub mod rate;
 pub mod retry;
 pub mod webhook;
 
 pub use client::{Client, ClientBuilder, Credentials};
 pub use error::{Error, ErrorKind, Result};
+pub use paginate::{SalesQuery, SalesRange};
 
 /// The operation traits (`list_sales`, `refund_sale`, …) and [`Client`]: `use kiwify::prelude::*`.
 pub mod prelude {
