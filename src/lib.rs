@@ -1,5 +1,7 @@
 //! Typed client for the Kiwify public API.
 
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod client;
 pub mod error;
