@@ -1,1 +1,4 @@
 //! Typed client for the Kiwify public API.
+#![deny(missing_docs)]
+
+pub mod webhook;
