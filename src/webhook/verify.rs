@@ -318,8 +318,11 @@ fn signature_from_query(query: &str) -> Option<Cow<'_, str>> {
 /// Decodes 40 lower-case hex characters.
 fn decode_signature(signature: &str) -> Result<[u8; 20], Rejection> {
     let found = signature.chars().count();
-    if found != SIGNATURE_HEX_LEN || signature.len() != SIGNATURE_HEX_LEN {
+    if found != SIGNATURE_HEX_LEN {
         return Err(Rejection::SignatureLength { found });
+    }
+    if !signature.is_ascii() {
+        return Err(Rejection::SignatureNotHex);
     }
 
     let mut uppercase = false;
@@ -390,12 +393,14 @@ mod tests {
             decode_signature(&good.to_uppercase()),
             Err(Rejection::SignatureUppercase)
         ));
-        // 40 bytes but fewer characters: counted as characters.
+        // Lengths count characters, not bytes.
         let multibyte = format!("{}é", "a".repeat(38));
         assert!(matches!(
             decode_signature(&multibyte),
             Err(Rejection::SignatureLength { found: 39 })
         ));
+        let forty_characters = format!("{}é", "a".repeat(39));
+        assert!(matches!(decode_signature(&forty_characters), Err(Rejection::SignatureNotHex)));
     }
 
     #[test]
