@@ -12,3 +12,6 @@ pub use event::{
 };
 pub use sign::Signer;
 pub use verify::{Delivery, Rejection, TokenError, Verified, Verifier, DEFAULT_MAX_BODY_SIZE};
+
+#[cfg(feature = "axum")]
+pub mod axum;

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -111,10 +112,10 @@ pub enum TokenError {
 ///
 /// Several tokens are accepted at once so that a token can be rotated without losing
 /// deliveries: configure the new and the old one, re-register the webhook, then drop the old.
-/// Token values never appear in `Debug` output.
+/// Token values never appear in `Debug` output. Cloning is cheap (the tokens are shared).
 #[derive(Clone)]
 pub struct Verifier {
-    tokens: Vec<SecretString>,
+    tokens: Arc<[SecretString]>,
     max_body_size: usize,
 }
 
@@ -184,7 +185,7 @@ impl Verifier {
         if tokens.iter().any(|token| token.expose_secret().is_empty()) {
             return Err(TokenError::Empty);
         }
-        Ok(Self { tokens, max_body_size: DEFAULT_MAX_BODY_SIZE })
+        Ok(Self { tokens: tokens.into(), max_body_size: DEFAULT_MAX_BODY_SIZE })
     }
 
     /// Sets the largest body accepted, in bytes ([`DEFAULT_MAX_BODY_SIZE`] unless set).
