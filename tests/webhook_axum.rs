@@ -54,12 +54,24 @@ async fn serve(verifier: Verifier) -> Server {
 
 /// A minimal HTTP/1.1 POST; returns the status code and the response body.
 async fn post_raw(server: &Server, path_and_query: &str, body: &[u8]) -> (u16, String) {
+    let framing = format!("Content-Length: {}", body.len());
+    send(server, path_and_query, &framing, body).await
+}
+
+/// The same, with the body sent as one chunk and no announced length.
+async fn post_chunked(server: &Server, path_and_query: &str, body: &[u8]) -> (u16, String) {
+    let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
+    chunked.extend_from_slice(body);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    send(server, path_and_query, "Transfer-Encoding: chunked", &chunked).await
+}
+
+async fn send(server: &Server, path_and_query: &str, framing: &str, body: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(server.address).await.expect("connect");
     let head = format!(
         "POST {path_and_query} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-         User-Agent: axios/1.8.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         User-Agent: axios/1.8.4\r\n{framing}\r\nConnection: close\r\n\r\n",
         server.address,
-        body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("write head");
     stream.write_all(body).await.expect("write body");
@@ -135,6 +147,24 @@ async fn oversize_body_is_413() {
     let (status, message) = post_raw(&server, &url, &body).await;
     assert_eq!(status, 413, "{message}");
     assert_eq!(message, "webhook body exceeds the 1024-byte limit");
+}
+
+#[tokio::test]
+async fn oversize_body_without_announced_length_is_413() {
+    let verifier = Verifier::new(TOKEN).expect("token").with_max_body_size(1024);
+    let mut server = serve(verifier).await;
+    let mut body = ORDER_APPROVED.to_vec();
+    body.resize(4096, b' ');
+    let url = Signer::new(TOKEN).delivery_url("/webhooks/kiwify", &body);
+
+    let (status, message) = post_chunked(&server, &url, &body).await;
+    assert_eq!(status, 413, "{message}");
+
+    // A chunked body within the limit is read and verified as usual.
+    let url = Signer::new(TOKEN).delivery_url("/webhooks/kiwify", b"{\"id\":\"cart-1\"}");
+    let (status, message) = post_chunked(&server, &url, b"{\"id\":\"cart-1\"}").await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(server.received.recv().await.as_deref(), Some("cart-1:abandoned_cart"));
 }
 
 #[tokio::test]
