@@ -23,10 +23,10 @@ use std::collections::HashSet;
 use std::error::Error;
 use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::Router;
 use kiwify::webhook::axum::VerifiedWebhook;
 use kiwify::webhook::{Delivery, Event, IdempotencyKey, Verifier};
 use tokio::sync::mpsc;
@@ -78,11 +78,17 @@ async fn work(mut queue: mpsc::Receiver<Delivery>) {
                     order.order_id,
                     order.webhook_event_type,
                     order.order_status.as_deref().unwrap_or("-"),
-                    order.updated_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
+                    order
+                        .updated_at
+                        .map(|at| at.to_rfc3339())
+                        .unwrap_or_default(),
                 );
             }
             Event::AbandonedCart(cart) => {
-                println!("abandoned cart {} for product {:?}", cart.id, cart.product_id);
+                println!(
+                    "abandoned cart {} for product {:?}",
+                    cart.id, cart.product_id
+                );
             }
             other => println!("event of a kind this example does not handle: {other:?}"),
         }
@@ -91,16 +97,24 @@ async fn work(mut queue: mpsc::Receiver<Delivery>) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let mut tokens = vec![std::env::var("KIWIFY_WEBHOOK_TOKEN")
-        .map_err(|_| "set KIWIFY_WEBHOOK_TOKEN to the webhook's token")?];
+    let mut tokens = vec![
+        std::env::var("KIWIFY_WEBHOOK_TOKEN")
+            .map_err(|_| "set KIWIFY_WEBHOOK_TOKEN to the webhook's token")?,
+    ];
     tokens.extend(std::env::var("KIWIFY_WEBHOOK_PREVIOUS_TOKEN").ok());
     let verifier = Verifier::with_tokens(tokens)?;
 
     let (queue, pending) = mpsc::channel(1024);
     tokio::spawn(work(pending));
 
-    let state = AppState { verifier, seen: Arc::default(), queue };
-    let app = Router::new().route("/webhooks/kiwify", post(kiwify_webhook)).with_state(state);
+    let state = AppState {
+        verifier,
+        seen: Arc::default(),
+        queue,
+    };
+    let app = Router::new()
+        .route("/webhooks/kiwify", post(kiwify_webhook))
+        .with_state(state);
 
     let address = std::env::var("BIND_ADDRESS").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&address).await?;

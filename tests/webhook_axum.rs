@@ -43,8 +43,13 @@ async fn serve(verifier: Verifier) -> Server {
     let (sender, received) = mpsc::unbounded_channel();
     let app = Router::new()
         .route("/webhooks/kiwify", post(handler))
-        .with_state(AppState { verifier, received: sender });
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        .with_state(AppState {
+            verifier,
+            received: sender,
+        });
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let address = listener.local_addr().expect("local address");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -63,7 +68,13 @@ async fn post_chunked(server: &Server, path_and_query: &str, body: &[u8]) -> (u1
     let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
     chunked.extend_from_slice(body);
     chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-    send(server, path_and_query, "Transfer-Encoding: chunked", &chunked).await
+    send(
+        server,
+        path_and_query,
+        "Transfer-Encoding: chunked",
+        &chunked,
+    )
+    .await
 }
 
 async fn send(server: &Server, path_and_query: &str, framing: &str, body: &[u8]) -> (u16, String) {
@@ -77,14 +88,20 @@ async fn send(server: &Server, path_and_query: &str, framing: &str, body: &[u8])
     stream.write_all(body).await.expect("write body");
 
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read response");
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("read response");
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {response:?}"));
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -126,19 +143,28 @@ async fn signature_failures_are_401() {
     for path in cases {
         let (status, body) = post_raw(&server, &path, ORDER_APPROVED).await;
         assert_eq!(status, 401, "{path}: {body}");
-        assert!(body.starts_with("webhook signature") || body.contains("no `signature`"), "{body}");
+        assert!(
+            body.starts_with("webhook signature") || body.contains("no `signature`"),
+            "{body}"
+        );
     }
 
     let mut tampered = ORDER_APPROVED.to_vec();
     tampered[10] ^= 1;
-    let (status, _) =
-        post_raw(&server, &format!("/webhooks/kiwify?signature={signature}"), &tampered).await;
+    let (status, _) = post_raw(
+        &server,
+        &format!("/webhooks/kiwify?signature={signature}"),
+        &tampered,
+    )
+    .await;
     assert_eq!(status, 401);
 }
 
 #[tokio::test]
 async fn oversize_body_is_413() {
-    let verifier = Verifier::new(TOKEN).expect("token").with_max_body_size(1024);
+    let verifier = Verifier::new(TOKEN)
+        .expect("token")
+        .with_max_body_size(1024);
     let server = serve(verifier).await;
     let mut body = ORDER_APPROVED.to_vec();
     body.resize(4096, b' ');
@@ -151,7 +177,9 @@ async fn oversize_body_is_413() {
 
 #[tokio::test]
 async fn oversize_body_without_announced_length_is_413() {
-    let verifier = Verifier::new(TOKEN).expect("token").with_max_body_size(1024);
+    let verifier = Verifier::new(TOKEN)
+        .expect("token")
+        .with_max_body_size(1024);
     let mut server = serve(verifier).await;
     let mut body = ORDER_APPROVED.to_vec();
     body.resize(4096, b' ');
@@ -164,7 +192,10 @@ async fn oversize_body_without_announced_length_is_413() {
     let url = Signer::new(TOKEN).delivery_url("/webhooks/kiwify", b"{\"id\":\"cart-1\"}");
     let (status, message) = post_chunked(&server, &url, b"{\"id\":\"cart-1\"}").await;
     assert_eq!(status, 200, "{message}");
-    assert_eq!(server.received.recv().await.as_deref(), Some("cart-1:abandoned_cart"));
+    assert_eq!(
+        server.received.recv().await.as_deref(),
+        Some("cart-1:abandoned_cart")
+    );
 }
 
 #[tokio::test]

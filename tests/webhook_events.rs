@@ -27,7 +27,10 @@ fn order_approved_reads_every_quirk() {
     assert_eq!(order.webhook_event_type, EventType::OrderApproved);
     assert_eq!(order.order_status.as_deref(), Some("paid"));
     // 20 digits: more than an i64 holds, kept exactly.
-    assert_eq!(order.payment_merchant_id.as_deref(), Some("16273849501627384950"));
+    assert_eq!(
+        order.payment_merchant_id.as_deref(),
+        Some("16273849501627384950")
+    );
     assert_eq!(order.installments, Some(3));
     assert_eq!(order.card_last4digits.as_deref(), Some("4242"));
     assert_eq!(order.card_rejection_reason, None);
@@ -36,11 +39,17 @@ fn order_approved_reads_every_quirk() {
     // Brasília local time, no offset in the payload: -03:00.
     assert_eq!(order.created_at, time("2026-06-08T11:53:00-03:00"));
     assert_eq!(order.approved_date, time("2026-06-08T14:54:00Z"));
-    assert_eq!(order.approved_date.map(|at| at.offset().local_minus_utc()), Some(-10_800));
+    assert_eq!(
+        order.approved_date.map(|at| at.offset().local_minus_utc()),
+        Some(-10_800)
+    );
     assert_eq!(order.refunded_at, None);
 
     let product = order.product.as_ref().expect("Product");
-    assert_eq!(product.product_name.as_deref(), Some("Curso de Finanças Pessoais"));
+    assert_eq!(
+        product.product_name.as_deref(),
+        Some("Curso de Finanças Pessoais")
+    );
 
     let customer = order.customer.as_ref().expect("Customer");
     assert_eq!(customer.cpf.as_deref(), Some("12345678909"));
@@ -51,7 +60,10 @@ fn order_approved_reads_every_quirk() {
     let commissions = order.commissions.as_ref().expect("Commissions");
     assert_eq!(commissions.charge_amount, Some(29_700));
     assert_eq!(commissions.my_commission, Some(17_896));
-    assert_eq!(commissions.estimated_deposit_date, time("2026-06-23T03:00:00Z"));
+    assert_eq!(
+        commissions.estimated_deposit_date,
+        time("2026-06-23T03:00:00Z")
+    );
     assert_eq!(commissions.deposit_date, None);
     let stores = &commissions.commissioned_stores;
     assert_eq!(stores.len(), 2);
@@ -60,7 +72,10 @@ fn order_approved_reads_every_quirk() {
     assert_eq!(stores[1].kind.as_deref(), Some("affiliate"));
     assert_eq!(stores[1].affiliate_id.as_deref(), Some("vdTYqSK"));
 
-    let tracking = order.tracking_parameters.as_ref().expect("TrackingParameters");
+    let tracking = order
+        .tracking_parameters
+        .as_ref()
+        .expect("TrackingParameters");
     assert_eq!(tracking.utm_campaign.as_deref(), Some("lancamento_junho"));
     assert_eq!(tracking.src, None);
     assert_eq!(order.subscription, None);
@@ -75,7 +90,12 @@ fn pix_created_has_empty_card_fields_and_a_numeric_merchant_id() {
     assert_eq!(order.installments, None);
     assert_eq!(order.payment_merchant_id.as_deref(), Some("48213977"));
     assert_eq!(order.pix_expiration, time("2026-06-09T12:23:00-03:00"));
-    assert!(order.pix_code.as_deref().is_some_and(|code| code.starts_with("000201")));
+    assert!(
+        order
+            .pix_code
+            .as_deref()
+            .is_some_and(|code| code.starts_with("000201"))
+    );
 
     let customer = order.customer.as_ref().expect("Customer");
     assert_eq!(customer.cpf, None);
@@ -86,7 +106,10 @@ fn pix_created_has_empty_card_fields_and_a_numeric_merchant_id() {
     assert_eq!(commissions.sale_tax_rate, Some(0.0));
     assert_eq!(commissions.funds_status, None);
 
-    let tracking = order.tracking_parameters.as_ref().expect("TrackingParameters");
+    let tracking = order
+        .tracking_parameters
+        .as_ref()
+        .expect("TrackingParameters");
     assert_eq!(tracking, &Default::default(), "all empty strings");
 }
 
@@ -94,14 +117,23 @@ fn pix_created_has_empty_card_fields_and_a_numeric_merchant_id() {
 fn subscription_renewed_reads_the_subscription() {
     let order = order(SUBSCRIPTION_RENEWED);
     assert_eq!(order.webhook_event_type, EventType::SubscriptionRenewed);
-    assert_eq!(order.subscription_id.as_deref(), Some("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"));
+    assert_eq!(
+        order.subscription_id.as_deref(),
+        Some("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")
+    );
 
     let subscription = order.subscription.as_ref().expect("Subscription");
-    assert_eq!(subscription.id, None, "missing while subscription_id is at the root");
+    assert_eq!(
+        subscription.id, None,
+        "missing while subscription_id is at the root"
+    );
     assert_eq!(subscription.status.as_deref(), Some("active"));
     assert_eq!(subscription.start_date, time("2026-06-08T14:53:19.679Z"));
 
-    let access = subscription.customer_access.as_ref().expect("customer_access");
+    let access = subscription
+        .customer_access
+        .as_ref()
+        .expect("customer_access");
     assert_eq!(access.has_access, Some(true));
     assert_eq!(access.access_until, time("2026-08-08T14:53:23.137Z"));
 
@@ -111,10 +143,19 @@ fn subscription_renewed_reads_the_subscription() {
 
     let charges = subscription.charges.as_ref().expect("charges");
     assert_eq!(charges.completed.len(), 2);
-    assert_eq!(charges.completed[1].order_id.as_deref(), Some(order.order_id.as_str()));
-    assert_eq!(charges.completed[1].card_last_digits.as_deref(), Some("1111"));
+    assert_eq!(
+        charges.completed[1].order_id.as_deref(),
+        Some(order.order_id.as_str())
+    );
+    assert_eq!(
+        charges.completed[1].card_last_digits.as_deref(),
+        Some("1111")
+    );
     assert_eq!(charges.completed[1].amount, Some(4990));
-    assert_eq!(charges.future[0].charge_date, time("2026-08-08T14:53:23.137Z"));
+    assert_eq!(
+        charges.future[0].charge_date,
+        time("2026-08-08T14:53:23.137Z")
+    );
 }
 
 #[test]
@@ -131,7 +172,12 @@ fn abandoned_cart_is_its_own_shape() {
     assert_eq!(event.event_type(), None);
     assert_eq!(event.trigger(), Some(Trigger::CarrinhoAbandonado));
     assert_eq!(event.order(), None);
-    assert_eq!(event.idempotency_key(), IdempotencyKey::AbandonedCart { id: "qZ3vK8w".into() });
+    assert_eq!(
+        event.idempotency_key(),
+        IdempotencyKey::AbandonedCart {
+            id: "qZ3vK8w".into()
+        }
+    );
 }
 
 #[test]
@@ -152,7 +198,10 @@ fn idempotency_key_is_order_id_and_event_type() {
             event_type: EventType::OrderApproved,
         }
     );
-    assert_eq!(key.to_string(), "3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved");
+    assert_eq!(
+        key.to_string(),
+        "3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved"
+    );
 
     // The same order under another event type is a different delivery.
     let text = std::str::from_utf8(ORDER_APPROVED).expect("UTF-8");
@@ -165,7 +214,10 @@ fn idempotency_key_is_order_id_and_event_type() {
 fn unknown_event_type_is_kept_by_name() {
     let body = br#"{"order_id":"o-1","webhook_event_type":"order_paid"}"#;
     let event = Event::from_slice(body).expect("unknown types are not errors");
-    assert_eq!(event.event_type(), Some(&EventType::Other("order_paid".into())));
+    assert_eq!(
+        event.event_type(),
+        Some(&EventType::Other("order_paid".into()))
+    );
     assert_eq!(event.trigger(), None);
     assert_eq!(event.idempotency_key().to_string(), "o-1:order_paid");
 }
@@ -184,7 +236,8 @@ fn only_order_id_and_event_type_are_required() {
 
 #[test]
 fn boleto_fields_and_drifting_types() {
-    let body = br#"{"order_id":"o-2","webhook_event_type":"billet_created","payment_method":"boleto",
+    let body =
+        br#"{"order_id":"o-2","webhook_event_type":"billet_created","payment_method":"boleto",
         "boleto_URL":"https://example.com/boleto.pdf","boleto_barcode":"23793381286000",
         "boleto_expiry_date":"11/06/2026","installments":"2","payment_merchant_id":"",
         "created_at":"2026-06-08 09:05:41","something_new":{"nested":[1,2,3]},
@@ -194,19 +247,31 @@ fn boleto_fields_and_drifting_types() {
         "Customer":{"mobile":5548991234567,"city":["not","a","string"]}}"#;
     let order = order(body);
     assert_eq!(order.webhook_event_type, EventType::BilletCreated);
-    assert_eq!(order.boleto_url.as_deref(), Some("https://example.com/boleto.pdf"));
-    assert_eq!(order.boleto_expiry_date, NaiveDate::from_ymd_opt(2026, 6, 11));
+    assert_eq!(
+        order.boleto_url.as_deref(),
+        Some("https://example.com/boleto.pdf")
+    );
+    assert_eq!(
+        order.boleto_expiry_date,
+        NaiveDate::from_ymd_opt(2026, 6, 11)
+    );
     assert_eq!(order.installments, Some(2));
     assert_eq!(order.payment_merchant_id, None);
     assert_eq!(order.created_at, time("2026-06-08T09:05:41-03:00"));
 
     let commissions = order.commissions.expect("Commissions");
-    let values: Vec<_> = commissions.commissioned_stores.iter().map(|store| store.value).collect();
+    let values: Vec<_> = commissions
+        .commissioned_stores
+        .iter()
+        .map(|store| store.value)
+        .collect();
     assert_eq!(values, [Some(4715), Some(4715), None]);
     assert_eq!(commissions.my_commission, Some(4715));
     assert_eq!(commissions.sale_tax_rate, Some(1.5));
 
-    let access = order.subscription.and_then(|subscription| subscription.customer_access);
+    let access = order
+        .subscription
+        .and_then(|subscription| subscription.customer_access);
     assert_eq!(access.and_then(|access| access.has_access), Some(false));
 
     let customer = order.customer.expect("Customer");
@@ -230,7 +295,12 @@ fn unreadable_optional_values_are_absent_not_errors() {
 
 #[test]
 fn events_survive_a_serialize_round_trip() {
-    for body in [ORDER_APPROVED, PIX_CREATED, SUBSCRIPTION_RENEWED, ABANDONED_CART] {
+    for body in [
+        ORDER_APPROVED,
+        PIX_CREATED,
+        SUBSCRIPTION_RENEWED,
+        ABANDONED_CART,
+    ] {
         let event = Event::from_slice(body).expect("fixture");
         let json = serde_json::to_vec(&event).expect("serialize");
         assert_eq!(Event::from_slice(&json).expect("re-read"), event);
@@ -239,9 +309,10 @@ fn events_survive_a_serialize_round_trip() {
 
 #[test]
 fn triggers_use_the_portuguese_names_on_the_wire() {
-    let triggers: Vec<Trigger> =
-        serde_json::from_str(r#"["compra_aprovada","pix_gerado","carrinho_abandonado","novo_gatilho"]"#)
-            .expect("trigger list");
+    let triggers: Vec<Trigger> = serde_json::from_str(
+        r#"["compra_aprovada","pix_gerado","carrinho_abandonado","novo_gatilho"]"#,
+    )
+    .expect("trigger list");
     assert_eq!(
         triggers,
         [
@@ -251,8 +322,14 @@ fn triggers_use_the_portuguese_names_on_the_wire() {
             Trigger::Other("novo_gatilho".into()),
         ]
     );
-    assert_eq!(serde_json::to_string(&triggers).expect("serialize"), r#"["compra_aprovada","pix_gerado","carrinho_abandonado","novo_gatilho"]"#);
-    assert_eq!("boleto_gerado".parse::<Trigger>(), Ok(Trigger::BoletoGerado));
+    assert_eq!(
+        serde_json::to_string(&triggers).expect("serialize"),
+        r#"["compra_aprovada","pix_gerado","carrinho_abandonado","novo_gatilho"]"#
+    );
+    assert_eq!(
+        "boleto_gerado".parse::<Trigger>(),
+        Ok(Trigger::BoletoGerado)
+    );
     assert_eq!(Trigger::CompraReembolsada.to_string(), "compra_reembolsada");
 }
 
@@ -265,7 +342,10 @@ fn triggers_and_event_types_map_both_ways() {
         (Trigger::Chargeback, EventType::Chargeback),
         (Trigger::BoletoGerado, EventType::BilletCreated),
         (Trigger::PixGerado, EventType::PixCreated),
-        (Trigger::SubscriptionCanceled, EventType::SubscriptionCanceled),
+        (
+            Trigger::SubscriptionCanceled,
+            EventType::SubscriptionCanceled,
+        ),
         (Trigger::SubscriptionLate, EventType::SubscriptionLate),
         (Trigger::SubscriptionRenewed, EventType::SubscriptionRenewed),
     ];
@@ -276,5 +356,8 @@ fn triggers_and_event_types_map_both_ways() {
     assert_eq!(Trigger::CarrinhoAbandonado.event_type(), None);
     assert_eq!(EventType::Other("order_paid".into()).trigger(), None);
     assert_eq!(EventType::OrderRejected.as_str(), "order_rejected");
-    assert_eq!(serde_json::to_string(&EventType::BilletCreated).expect("json"), r#""billet_created""#);
+    assert_eq!(
+        serde_json::to_string(&EventType::BilletCreated).expect("json"),
+        r#""billet_created""#
+    );
 }

@@ -34,10 +34,26 @@ fn rejection(query: &str, body: &[u8]) -> Rejection {
 #[test]
 fn rfc_2202_vectors_sign_and_verify() {
     let cases: [(Vec<u8>, &[u8], &str); 4] = [
-        (vec![0x0b; 20], b"Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"),
-        (b"Jefe".to_vec(), b"what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
-        ((1..=25).collect(), &[0xcd; 50], "4c9007f4026250c6bc8414f9bf50c86c2d7235da"),
-        (vec![0x0c; 20], b"Test With Truncation", "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"),
+        (
+            vec![0x0b; 20],
+            b"Hi There",
+            "b617318655057264e28bc0b6fb378c8ef146be00",
+        ),
+        (
+            b"Jefe".to_vec(),
+            b"what do ya want for nothing?",
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+        ),
+        (
+            (1..=25).collect(),
+            &[0xcd; 50],
+            "4c9007f4026250c6bc8414f9bf50c86c2d7235da",
+        ),
+        (
+            vec![0x0c; 20],
+            b"Test With Truncation",
+            "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04",
+        ),
     ];
     for (key, message, expected) in cases {
         let key = String::from_utf8(key).expect("ASCII key");
@@ -45,7 +61,10 @@ fn rfc_2202_vectors_sign_and_verify() {
 
         let verifier = Verifier::new(key).expect("non-empty key");
         let verified = verifier.verify(&format!("signature={expected}"), message);
-        assert_eq!(verified.map(|verified| verified.signed_bytes()), Ok(message));
+        assert_eq!(
+            verified.map(|verified| verified.signed_bytes()),
+            Ok(message)
+        );
     }
 }
 
@@ -55,7 +74,10 @@ fn fixtures_match_independently_computed_signatures() {
     let cases: [(&[u8], &str); 5] = [
         (ORDER_APPROVED, "eeac9d618a13dfbc5f6c8214fe7755ecabda02fa"),
         (PIX_CREATED, "8cf82a5df125a8696b9477c93fc2cffdf61c13d4"),
-        (SUBSCRIPTION_RENEWED, "bbd769ac4e82e50a7576f032df13b2960c546a0e"),
+        (
+            SUBSCRIPTION_RENEWED,
+            "bbd769ac4e82e50a7576f032df13b2960c546a0e",
+        ),
         (ABANDONED_CART, "38bfa8468e122f57acd8002b739d38a63b3ebb58"),
         (ENVELOPE, "376c1b8bfa2b5db06981d9e1e45a7f599a8155f0"),
     ];
@@ -74,12 +96,18 @@ fn signature_is_read_from_a_query_string_or_a_full_url() {
         format!("?{}", signer.query(ORDER_APPROVED)),
         format!("token=abc123&{}", signer.query(ORDER_APPROVED)),
         signer.delivery_url("https://hooks.example.com/kiwify", ORDER_APPROVED),
-        signer.delivery_url("https://hooks.example.com/kiwify?token=abc123", ORDER_APPROVED),
+        signer.delivery_url(
+            "https://hooks.example.com/kiwify?token=abc123",
+            ORDER_APPROVED,
+        ),
     ];
     for query in queries {
         let delivery = verifier().receive(&query, ORDER_APPROVED).expect(&query);
         assert_eq!(delivery.shape, Shape::Flat);
-        assert_eq!(delivery.idempotency_key().to_string(), "3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved");
+        assert_eq!(
+            delivery.idempotency_key().to_string(),
+            "3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved"
+        );
     }
 }
 
@@ -92,13 +120,19 @@ fn any_configured_token_is_accepted_during_rotation() {
     }
 
     let query = Signer::new("retired-token").query(PIX_CREATED);
-    assert_eq!(verifier.receive(&query, PIX_CREATED).err(), Some(Rejection::SignatureMismatch));
+    assert_eq!(
+        verifier.receive(&query, PIX_CREATED).err(),
+        Some(Rejection::SignatureMismatch)
+    );
 }
 
 #[test]
 fn an_empty_token_is_refused_at_configuration() {
     assert_eq!(Verifier::new("").err(), Some(TokenError::Empty));
-    assert_eq!(Verifier::with_tokens(["real-token", ""]).err(), Some(TokenError::Empty));
+    assert_eq!(
+        Verifier::with_tokens(["real-token", ""]).err(),
+        Some(TokenError::Empty)
+    );
 }
 
 // --- envelope ------------------------------------------------------------------------------
@@ -108,7 +142,9 @@ fn envelope_signature_covers_the_order_bytes() {
     let delivery = verifier().receive("", ENVELOPE).expect("envelope verifies");
     assert_eq!(delivery.shape, Shape::Envelope);
 
-    let flat = verifier().receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED).expect("flat");
+    let flat = verifier()
+        .receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED)
+        .expect("flat");
     assert_eq!(delivery.event, flat.event);
 
     let verified = verifier().verify("", ENVELOPE).expect("envelope verifies");
@@ -120,7 +156,9 @@ fn envelope_signature_covers_the_order_bytes() {
 fn envelope_made_by_the_signer_round_trips() {
     let order = std::str::from_utf8(SUBSCRIPTION_RENEWED).expect("UTF-8 fixture");
     let body = Signer::new(TOKEN).envelope("https://hooks.example.com/k?x=\"1\"", order);
-    let delivery = verifier().receive("", body.as_bytes()).expect("envelope verifies");
+    let delivery = verifier()
+        .receive("", body.as_bytes())
+        .expect("envelope verifies");
     assert_eq!(delivery.shape, Shape::Envelope);
     assert_eq!(
         delivery.idempotency_key().to_string(),
@@ -130,9 +168,16 @@ fn envelope_made_by_the_signer_round_trips() {
 
 #[test]
 fn envelope_signed_as_a_whole_in_the_query_is_accepted() {
-    let delivery = verifier().receive(&signed_query(ENVELOPE), ENVELOPE).expect("whole body");
+    let delivery = verifier()
+        .receive(&signed_query(ENVELOPE), ENVELOPE)
+        .expect("whole body");
     assert_eq!(delivery.shape, Shape::Envelope);
-    assert!(!verifier().verify(&signed_query(ENVELOPE), ENVELOPE).expect("ok").covers_envelope_order());
+    assert!(
+        !verifier()
+            .verify(&signed_query(ENVELOPE), ENVELOPE)
+            .expect("ok")
+            .covers_envelope_order()
+    );
 }
 
 #[test]
@@ -140,7 +185,10 @@ fn tampered_envelope_order_is_rejected() {
     let text = std::str::from_utf8(ENVELOPE).expect("UTF-8 fixture");
     let tampered = text.replace("\"charge_amount\":29700", "\"charge_amount\":29701");
     assert_ne!(tampered, text);
-    assert_eq!(rejection("", tampered.as_bytes()), Rejection::SignatureMismatch);
+    assert_eq!(
+        rejection("", tampered.as_bytes()),
+        Rejection::SignatureMismatch
+    );
 }
 
 /// Only the `order` value is signed in an envelope, so the event must come from those bytes
@@ -149,7 +197,9 @@ fn tampered_envelope_order_is_rejected() {
 fn envelope_fields_outside_the_order_are_not_trusted() {
     let text = std::str::from_utf8(ENVELOPE).expect("UTF-8 fixture");
     let edited = text.replace("hooks.example.com", "attacker.example.net");
-    let delivery = verifier().receive("", edited.as_bytes()).expect("order bytes still signed");
+    let delivery = verifier()
+        .receive("", edited.as_bytes())
+        .expect("order bytes still signed");
     let original = verifier().receive("", ENVELOPE).expect("original");
     assert_eq!(delivery, original);
 }
@@ -165,8 +215,14 @@ fn a_signature_field_in_a_flat_body_is_not_a_signature() {
 #[test]
 fn missing_signature() {
     assert_eq!(rejection("", ORDER_APPROVED), Rejection::MissingSignature);
-    assert_eq!(rejection("token=abc123", ORDER_APPROVED), Rejection::MissingSignature);
-    assert_eq!(rejection("signature=", ORDER_APPROVED), Rejection::MissingSignature);
+    assert_eq!(
+        rejection("token=abc123", ORDER_APPROVED),
+        Rejection::MissingSignature
+    );
+    assert_eq!(
+        rejection("signature=", ORDER_APPROVED),
+        Rejection::MissingSignature
+    );
     assert_eq!(
         rejection("https://hooks.example.com/kiwify", ORDER_APPROVED),
         Rejection::MissingSignature
@@ -190,7 +246,10 @@ fn wrong_length() {
 fn non_hex() {
     let signature = Signer::new(TOKEN).sign(ORDER_APPROVED);
     let non_hex = format!("g{}", &signature[1..]);
-    assert_eq!(rejection(&format!("signature={non_hex}"), ORDER_APPROVED), Rejection::SignatureNotHex);
+    assert_eq!(
+        rejection(&format!("signature={non_hex}"), ORDER_APPROVED),
+        Rejection::SignatureNotHex
+    );
 }
 
 #[test]
@@ -199,7 +258,10 @@ fn upper_case_hex_is_its_own_rejection() {
     let signature = Signer::new(TOKEN).sign(ORDER_APPROVED);
     assert!(signature.bytes().any(|byte| byte.is_ascii_lowercase()));
     let query = format!("signature={}", signature.to_uppercase());
-    assert_eq!(rejection(&query, ORDER_APPROVED), Rejection::SignatureUppercase);
+    assert_eq!(
+        rejection(&query, ORDER_APPROVED),
+        Rejection::SignatureUppercase
+    );
 }
 
 #[test]
@@ -208,7 +270,10 @@ fn tampered_body() {
     let text = std::str::from_utf8(ORDER_APPROVED).expect("UTF-8 fixture");
     let tampered = text.replace("\"order_status\":\"paid\"", "\"order_status\":\"paiD\"");
     assert_ne!(tampered, text);
-    assert_eq!(rejection(&query, tampered.as_bytes()), Rejection::SignatureMismatch);
+    assert_eq!(
+        rejection(&query, tampered.as_bytes()),
+        Rejection::SignatureMismatch
+    );
 
     let mut extended = ORDER_APPROVED.to_vec();
     extended.push(b' ');
@@ -218,7 +283,10 @@ fn tampered_body() {
 #[test]
 fn wrong_token() {
     let query = Signer::new("some-other-token").query(ORDER_APPROVED);
-    assert_eq!(rejection(&query, ORDER_APPROVED), Rejection::SignatureMismatch);
+    assert_eq!(
+        rejection(&query, ORDER_APPROVED),
+        Rejection::SignatureMismatch
+    );
 }
 
 /// Approaches known not to be Kiwify's scheme fail.
@@ -250,18 +318,35 @@ fn known_broken_schemes_are_rejected() {
 #[test]
 fn body_that_is_not_json() {
     let body = b"order_id=1&status=paid";
-    assert!(matches!(rejection(&signed_query(body), body), Rejection::NotJson(_)));
-    assert!(matches!(rejection(&signed_query(b""), b""), Rejection::NotJson(_)));
+    assert!(matches!(
+        rejection(&signed_query(body), body),
+        Rejection::NotJson(_)
+    ));
+    assert!(matches!(
+        rejection(&signed_query(b""), b""),
+        Rejection::NotJson(_)
+    ));
 
     let truncated = &ORDER_APPROVED[..ORDER_APPROVED.len() - 1];
-    assert!(matches!(rejection(&signed_query(truncated), truncated), Rejection::NotJson(_)));
+    assert!(matches!(
+        rejection(&signed_query(truncated), truncated),
+        Rejection::NotJson(_)
+    ));
 }
 
 #[test]
 fn json_that_is_not_an_event() {
-    for body in [&br#"{"hello":"world"}"#[..], b"[]", b"42", br#"{"webhook_event_type":"order_approved"}"#] {
+    for body in [
+        &br#"{"hello":"world"}"#[..],
+        b"[]",
+        b"42",
+        br#"{"webhook_event_type":"order_approved"}"#,
+    ] {
         let rejection = rejection(&signed_query(body), body);
-        assert!(matches!(rejection, Rejection::NotAnEvent(_)), "{rejection:?}");
+        assert!(
+            matches!(rejection, Rejection::NotAnEvent(_)),
+            "{rejection:?}"
+        );
     }
 }
 
@@ -270,7 +355,10 @@ fn body_of_several_megabytes() {
     // Signed correctly, so only its size can be the reason.
     let mut body = ORDER_APPROVED.to_vec();
     body.resize(3 * 1024 * 1024, b' ');
-    assert_eq!(rejection(&signed_query(&body), &body), Rejection::TooLarge { limit: 1024 * 1024 });
+    assert_eq!(
+        rejection(&signed_query(&body), &body),
+        Rejection::TooLarge { limit: 1024 * 1024 }
+    );
 }
 
 #[test]
@@ -278,11 +366,19 @@ fn body_limit_is_configurable() {
     let verifier = verifier().with_max_body_size(1000);
     assert_eq!(verifier.max_body_size(), 1000);
     assert_eq!(
-        verifier.receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED).err(),
+        verifier
+            .receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED)
+            .err(),
         Some(Rejection::TooLarge { limit: 1000 })
     );
-    let larger = Verifier::new(TOKEN).expect("token").with_max_body_size(ORDER_APPROVED.len());
-    assert!(larger.receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED).is_ok());
+    let larger = Verifier::new(TOKEN)
+        .expect("token")
+        .with_max_body_size(ORDER_APPROVED.len());
+    assert!(
+        larger
+            .receive(&signed_query(ORDER_APPROVED), ORDER_APPROVED)
+            .is_ok()
+    );
 }
 
 #[test]

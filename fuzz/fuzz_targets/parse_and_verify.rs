@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
     // The same body, signed as Kiwify would: the signature must never be the reason it fails.
     let signed = Signer::new(TOKEN).query(body);
     if let Err(rejection) = verifier.receive(&signed, body) {
-        assert!(!rejection.is_unauthenticated(), "correctly signed body refused: {rejection}");
+        assert!(
+            !rejection.is_unauthenticated(),
+            "correctly signed body refused: {rejection}"
+        );
     }
 });

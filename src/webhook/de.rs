@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Brasília time. Brazil has had no daylight saving time since 2019, so the offset is fixed.
 pub(crate) const BRASILIA: FixedOffset = match FixedOffset::west_opt(3 * 3600) {
@@ -142,7 +142,11 @@ pub(crate) fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opti
         Scalar::Float(number) => Some(number),
         Scalar::Signed(number) => Some(number as f64),
         Scalar::Unsigned(number) => Some(number as f64),
-        Scalar::Text(text) => text.trim().parse().ok().filter(|number: &f64| number.is_finite()),
+        Scalar::Text(text) => text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|number: &f64| number.is_finite()),
         Scalar::Absent | Scalar::Bool(_) | Scalar::Composite => None,
     })
 }
@@ -196,8 +200,12 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
         return Some(time);
     }
 
-    const LOCAL_FORMATS: [&str; 4] =
-        ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"];
+    const LOCAL_FORMATS: [&str; 4] = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y %H:%M:%S",
+    ];
     LOCAL_FORMATS.iter().find_map(|format| {
         let local = NaiveDateTime::parse_from_str(text, format).ok()?;
         local.and_local_timezone(BRASILIA).single()

@@ -224,7 +224,10 @@ pub enum IdempotencyKey {
 impl fmt::Display for IdempotencyKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Order { order_id, event_type } => write!(formatter, "{order_id}:{event_type}"),
+            Self::Order {
+                order_id,
+                event_type,
+            } => write!(formatter, "{order_id}:{event_type}"),
             Self::AbandonedCart { id } => write!(formatter, "{id}:abandoned_cart"),
         }
     }
@@ -274,7 +277,9 @@ impl Event {
                 order_id: order.order_id.clone(),
                 event_type: order.webhook_event_type.clone(),
             },
-            Self::AbandonedCart(cart) => IdempotencyKey::AbandonedCart { id: cart.id.clone() },
+            Self::AbandonedCart(cart) => IdempotencyKey::AbandonedCart {
+                id: cart.id.clone(),
+            },
         }
     }
 }
@@ -293,10 +298,8 @@ struct ShapeProbe<'a> {
 /// Reads a body of any shape. An envelope is unwrapped once; its `order` must be flat.
 pub(crate) fn decode(body: &[u8]) -> Result<(Event, Shape), serde_json::Error> {
     let probe: ShapeProbe<'_> = serde_json::from_slice(body)?;
-    if probe.webhook_event_type.is_none() {
-        if let Some(order) = probe.order {
-            return decode_flat(order.get().as_bytes()).map(|event| (event, Shape::Envelope));
-        }
+    if let (None, Some(order)) = (&probe.webhook_event_type, probe.order) {
+        return decode_flat(order.get().as_bytes()).map(|event| (event, Shape::Envelope));
     }
     decode_flat(body).map(|event| (event, Shape::Flat))
 }
@@ -308,7 +311,9 @@ pub(crate) fn decode_flat(body: &[u8]) -> Result<Event, serde_json::Error> {
         return Ok(Event::Order(Box::new(serde_json::from_slice(body)?)));
     }
     if probe.id.is_some() {
-        return Ok(Event::AbandonedCart(Box::new(serde_json::from_slice(body)?)));
+        return Ok(Event::AbandonedCart(Box::new(serde_json::from_slice(
+            body,
+        )?)));
     }
     Err(serde_json::Error::custom(
         "not a Kiwify event: no `webhook_event_type` (order), `order` (envelope) or `id` (abandoned cart)",
@@ -779,7 +784,10 @@ mod tests {
     fn every_known_trigger_round_trips_and_maps_back() {
         for name in TRIGGERS {
             let trigger: Trigger = name.into();
-            assert!(!matches!(trigger, Trigger::Other(_)), "{name} should be known");
+            assert!(
+                !matches!(trigger, Trigger::Other(_)),
+                "{name} should be known"
+            );
             assert_eq!(trigger.as_str(), name);
             match trigger.event_type() {
                 Some(event_type) => assert_eq!(event_type.trigger(), Some(trigger)),
@@ -790,7 +798,10 @@ mod tests {
 
     #[test]
     fn unknown_names_are_kept() {
-        assert_eq!(Trigger::from("order_paid"), Trigger::Other("order_paid".into()));
+        assert_eq!(
+            Trigger::from("order_paid"),
+            Trigger::Other("order_paid".into())
+        );
         assert_eq!(EventType::from("order_paid").as_str(), "order_paid");
         assert_eq!(EventType::from("order_paid").trigger(), None);
     }

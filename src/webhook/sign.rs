@@ -21,14 +21,19 @@ pub struct Signer {
 
 impl fmt::Debug for Signer {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("Signer").field("token", &"[redacted]").finish()
+        formatter
+            .debug_struct("Signer")
+            .field("token", &"[redacted]")
+            .finish()
     }
 }
 
 impl Signer {
     /// A signer for a webhook's token.
     pub fn new(token: impl Into<SecretString>) -> Self {
-        Self { token: token.into() }
+        Self {
+            token: token.into(),
+        }
     }
 
     /// The 40-character lower-case hex signature of `body`.
@@ -87,26 +92,52 @@ mod tests {
     /// All seven HMAC-SHA1 test cases of RFC 2202, section 3.
     #[test]
     fn rfc_2202_test_vectors() {
-        let long_message = b"Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
+        let long_message =
+            b"Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
         let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
-            (vec![0x0b; 20], b"Hi There".to_vec(), "b617318655057264e28bc0b6fb378c8ef146be00"),
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b617318655057264e28bc0b6fb378c8ef146be00",
+            ),
             (
                 b"Jefe".to_vec(),
                 b"what do ya want for nothing?".to_vec(),
                 "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
             ),
-            (vec![0xaa; 20], vec![0xdd; 50], "125d7342b9ac11cd91a39af48aa17b4f63f175d3"),
-            ((1..=25).collect(), vec![0xcd; 50], "4c9007f4026250c6bc8414f9bf50c86c2d7235da"),
-            (vec![0x0c; 20], b"Test With Truncation".to_vec(), "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04"),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "125d7342b9ac11cd91a39af48aa17b4f63f175d3",
+            ),
+            (
+                (1..=25).collect(),
+                vec![0xcd; 50],
+                "4c9007f4026250c6bc8414f9bf50c86c2d7235da",
+            ),
+            (
+                vec![0x0c; 20],
+                b"Test With Truncation".to_vec(),
+                "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04",
+            ),
             (
                 vec![0xaa; 80],
                 b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
                 "aa4ae5e15272d00e95705637ce8a3b55ed402112",
             ),
-            (vec![0xaa; 80], long_message.to_vec(), "e8e99d0f45237d786d6bbaa7965c7808bbff1a91"),
+            (
+                vec![0xaa; 80],
+                long_message.to_vec(),
+                "e8e99d0f45237d786d6bbaa7965c7808bbff1a91",
+            ),
         ];
         for (number, (key, message, expected)) in cases.iter().enumerate() {
-            assert_eq!(hex(&hmac_sha1(key, message)), *expected, "RFC 2202 case {}", number + 1);
+            assert_eq!(
+                hex(&hmac_sha1(key, message)),
+                *expected,
+                "RFC 2202 case {}",
+                number + 1
+            );
         }
     }
 

@@ -185,7 +185,10 @@ impl Verifier {
         if tokens.iter().any(|token| token.expose_secret().is_empty()) {
             return Err(TokenError::Empty);
         }
-        Ok(Self { tokens: tokens.into(), max_body_size: DEFAULT_MAX_BODY_SIZE })
+        Ok(Self {
+            tokens: tokens.into(),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+        })
     }
 
     /// Sets the largest body accepted, in bytes ([`DEFAULT_MAX_BODY_SIZE`] unless set).
@@ -225,7 +228,9 @@ impl Verifier {
     /// either the whole body or, for an envelope, the exact bytes of its `order` value.
     pub fn verify<'a>(&self, query: &str, body: &'a [u8]) -> Result<Verified<'a>, Rejection> {
         if body.len() > self.max_body_size {
-            return Err(Rejection::TooLarge { limit: self.max_body_size });
+            return Err(Rejection::TooLarge {
+                limit: self.max_body_size,
+            });
         }
 
         // The body is only parsed when the query has no signature or the body does not match.
@@ -233,20 +238,27 @@ impl Verifier {
             Some(signature) => (signature, None),
             None => {
                 let mut envelope = EnvelopeParts::find(body);
-                let signature = envelope.signature.take().ok_or(Rejection::MissingSignature)??;
+                let signature = envelope
+                    .signature
+                    .take()
+                    .ok_or(Rejection::MissingSignature)??;
                 (Cow::Owned(signature), Some(envelope))
             }
         };
         let expected = decode_signature(&signature)?;
 
         if self.matches(body, &expected) {
-            return Ok(Verified { signed: body, shape: Shape::Flat });
+            return Ok(Verified {
+                signed: body,
+                shape: Shape::Flat,
+            });
         }
         let envelope = envelope.unwrap_or_else(|| EnvelopeParts::find(body));
         match envelope.order {
-            Some(order) if self.matches(order, &expected) => {
-                Ok(Verified { signed: order, shape: Shape::Envelope })
-            }
+            Some(order) if self.matches(order, &expected) => Ok(Verified {
+                signed: order,
+                shape: Shape::Envelope,
+            }),
             _ => Err(Rejection::SignatureMismatch),
         }
     }
@@ -297,7 +309,10 @@ impl<'a> EnvelopeParts<'a> {
                 Err(_) => Some(Err(Rejection::SignatureNotHex)),
             }
         });
-        Self { signature, order: Some(order.get().as_bytes()) }
+        Self {
+            signature,
+            order: Some(order.get().as_bytes()),
+        }
     }
 }
 
@@ -369,7 +384,11 @@ mod tests {
             format!("signature=stale&signature={hex}"),
         ];
         for query in cases {
-            assert_eq!(signature_from_query(&query).as_deref(), Some(hex), "{query}");
+            assert_eq!(
+                signature_from_query(&query).as_deref(),
+                Some(hex),
+                "{query}"
+            );
         }
     }
 
@@ -384,8 +403,14 @@ mod tests {
     #[test]
     fn signature_decoding_names_each_fault() {
         let good = "00ff10ab".repeat(5);
-        assert_eq!(decode_signature(&good).ok().map(|bytes| bytes[1]), Some(0xff));
-        assert!(matches!(decode_signature("abc"), Err(Rejection::SignatureLength { found: 3 })));
+        assert_eq!(
+            decode_signature(&good).ok().map(|bytes| bytes[1]),
+            Some(0xff)
+        );
+        assert!(matches!(
+            decode_signature("abc"),
+            Err(Rejection::SignatureLength { found: 3 })
+        ));
         assert!(matches!(
             decode_signature(&"zz".repeat(20)),
             Err(Rejection::SignatureNotHex)
@@ -401,21 +426,33 @@ mod tests {
             Err(Rejection::SignatureLength { found: 39 })
         ));
         let forty_characters = format!("{}é", "a".repeat(39));
-        assert!(matches!(decode_signature(&forty_characters), Err(Rejection::SignatureNotHex)));
+        assert!(matches!(
+            decode_signature(&forty_characters),
+            Err(Rejection::SignatureNotHex)
+        ));
     }
 
     #[test]
     fn empty_or_missing_tokens_are_refused() {
         assert_eq!(Verifier::new("").err(), Some(TokenError::Empty));
-        assert_eq!(Verifier::with_tokens(["good", ""]).err(), Some(TokenError::Empty));
-        assert_eq!(Verifier::with_tokens(Vec::<String>::new()).err(), Some(TokenError::None));
+        assert_eq!(
+            Verifier::with_tokens(["good", ""]).err(),
+            Some(TokenError::Empty)
+        );
+        assert_eq!(
+            Verifier::with_tokens(Vec::<String>::new()).err(),
+            Some(TokenError::None)
+        );
     }
 
     #[test]
     fn debug_never_prints_tokens() {
         let verifier = Verifier::with_tokens(["s3cr3t-token", "0ld-token"]).expect("tokens");
         let debug = format!("{verifier:?}");
-        assert!(!debug.contains("s3cr3t") && !debug.contains("0ld"), "{debug}");
+        assert!(
+            !debug.contains("s3cr3t") && !debug.contains("0ld"),
+            "{debug}"
+        );
         assert!(debug.contains("2 redacted"), "{debug}");
     }
 }
