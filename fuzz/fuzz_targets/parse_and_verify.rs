@@ -1,7 +1,8 @@
 //! Arbitrary query strings and bodies through signature verification and event decoding.
 //!
 //! Input layout: the bytes before the first newline are the query string, the rest the body.
-//! Run from `fuzz/`: `cargo +nightly fuzz run parse_and_verify -- -max_total_time=60`.
+//! Run from `fuzz/` (seeding the corpus with the test fixtures):
+//! `cargo +nightly fuzz run parse_and_verify corpus/parse_and_verify ../tests/fixtures/webhooks`.
 
 #![no_main]
 

@@ -30,7 +30,8 @@ macro_rules! named_enum {
         #[non_exhaustive]
         pub enum $name {
             $( $(#[$variant_meta])* $variant, )*
-            /// A name this crate does not know, kept as sent.
+            /// A name this crate does not know, kept as sent. Parsing never puts a known name
+            /// here, so compare values made with `parse` or `From<&str>`.
             Other(String),
         }
 
@@ -327,6 +328,11 @@ pub(crate) fn decode_flat(body: &[u8]) -> Result<Event, serde_json::Error> {
 ///
 /// Timestamps written in Brasília local time (`created_at`, `updated_at`, `approved_date`,
 /// `refunded_at`, `pix_expiration`) come out at offset -03:00; ISO ones keep their own offset.
+/// (Brazil dropped daylight saving time in 2019; a local timestamp from an older summer would
+/// be an hour off, which no live delivery carries.)
+///
+/// A value that cannot be read (a date in an unknown format, text where a number belongs)
+/// reads as `None` rather than failing a delivery whose signature is valid.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct Order {

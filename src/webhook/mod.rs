@@ -63,8 +63,12 @@
 //! `cargo install cargo-fuzz`:
 //!
 //! ```sh
-//! cd fuzz && cargo +nightly fuzz run parse_and_verify -- -max_total_time=60
+//! cd fuzz && mkdir -p corpus/parse_and_verify
+//! cargo +nightly fuzz run parse_and_verify corpus/parse_and_verify ../tests/fixtures/webhooks \
+//!     -- -max_total_time=60
 //! ```
+//!
+//! The second directory seeds the corpus with the test fixtures.
 
 mod de;
 mod event;
