@@ -41,7 +41,7 @@ pub enum Rejection {
         /// Characters received.
         found: usize,
     },
-    /// The signature has characters outside `0-9a-f`.
+    /// The signature has characters outside `0-9a-f` (or, in an envelope, is not a string).
     #[error("webhook signature is not hexadecimal")]
     SignatureNotHex,
     /// The signature is upper-case hex. Kiwify sends lower-case, so this is not Kiwify.
@@ -208,15 +208,12 @@ impl Verifier {
     /// leading `?`) or the full request URL; `body` is the raw body exactly as received.
     pub fn receive(&self, query: &str, body: &[u8]) -> Result<Delivery, Rejection> {
         let verified = self.verify(query, body)?;
-        let (event, shape) = if verified.covers_envelope_order() {
-            (event::decode_flat(verified.signed), Shape::Envelope)
+        let decoded = if verified.covers_envelope_order() {
+            event::decode_flat(verified.signed).map(|event| (event, Shape::Envelope))
         } else {
-            match event::decode(verified.signed) {
-                Ok((event, shape)) => (Ok(event), shape),
-                Err(error) => (Err(error), Shape::Flat),
-            }
+            event::decode(verified.signed)
         };
-        let event = event.map_err(Rejection::from_decode_error)?;
+        let (event, shape) = decoded.map_err(Rejection::from_decode_error)?;
         Ok(Delivery { event, shape })
     }
 
