@@ -59,19 +59,25 @@ impl Respond for SalesEndpoint {
         if let Some(rate) = self.rate {
             let mut recent = self.recent.lock().unwrap();
             let now = Instant::now();
-            while recent.front().is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1)) {
+            while recent
+                .front()
+                .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
+            {
                 recent.pop_front();
             }
             if recent.len() >= rate {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                return ResponseTemplate::new(429).set_body_json(json!({"message": "Too many requests"}));
+                return ResponseTemplate::new(429)
+                    .set_body_json(json!({"message": "Too many requests"}));
             }
             recent.push_back(now);
         }
 
         let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
         let instant = |name: &str| {
-            DateTime::parse_from_rfc3339(&query[name]).map(|at| at.with_timezone(&Utc)).unwrap()
+            DateTime::parse_from_rfc3339(&query[name])
+                .map(|at| at.with_timezone(&Utc))
+                .unwrap()
         };
         let (from, to) = (instant("start_date"), instant("end_date"));
         let page: usize = query["page_number"].parse().unwrap();
@@ -80,7 +86,10 @@ impl Respond for SalesEndpoint {
         // Sale i is created at start + i * (365 days / total).
         let step = Span::days(365).num_milliseconds() as f64 / self.total as f64;
         let index_at = |at: DateTime<Utc>| {
-            (((at - self.start).num_milliseconds() as f64 / step).ceil().max(0.0) as usize).min(self.total)
+            (((at - self.start).num_milliseconds() as f64 / step)
+                .ceil()
+                .max(0.0) as usize)
+                .min(self.total)
         };
         let (first, last) = (index_at(from), index_at(to));
         let data: Vec<_> = (first + (page - 1) * size..last.min(first + page * size))
@@ -102,7 +111,10 @@ impl Respond for SalesEndpoint {
 
 async fn run_export(total: usize, rate: Option<usize>) -> (Duration, usize, u64, usize) {
     let start: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
-    let server = MockServer::builder().disable_request_recording().start().await;
+    let server = MockServer::builder()
+        .disable_request_recording()
+        .start()
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/oauth/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -147,7 +159,12 @@ async fn run_export(total: usize, rate: Option<usize>) -> (Duration, usize, u64,
     }
     let elapsed = began.elapsed();
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
-    (elapsed, count, endpoint.refused.load(Ordering::Relaxed), peak)
+    (
+        elapsed,
+        count,
+        endpoint.refused.load(Ordering::Relaxed),
+        peak,
+    )
 }
 
 struct ArcResponder(Arc<SalesEndpoint>);

@@ -288,7 +288,6 @@ macro_rules! open_enum {
         }
     };
 }
-pub(crate) use open_enum;
 
 open_enum! {
     /// Status of a sale. Card sales may show `approved` where boleto and Pix show `paid`.
