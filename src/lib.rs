@@ -21,3 +21,8 @@ pub mod prelude {
     pub use crate::generated::prelude::*;
     pub use crate::{Client, Credentials};
 }
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

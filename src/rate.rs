@@ -135,9 +135,12 @@ impl RateLimiter {
     pub async fn acquire(&self) {
         let Some(bucket) = &self.bucket else { return };
 
-        let slot = bucket.reserve(Instant::now());
-        if slot > Instant::now() {
+        // Booked slots are checked again on waking: a waiter that woke late pushes the schedule
+        // back instead of letting the next ones catch up in a burst the server would count.
+        let mut slot = bucket.reserve(Instant::now());
+        while slot > Instant::now() {
             tokio::time::sleep_until(slot).await;
+            slot = bucket.confirm(slot, Instant::now());
         }
     }
 }
@@ -161,6 +164,20 @@ impl Bucket {
 
         *due = Some(current.checked_add(self.pace.interval).unwrap_or(current));
         slot
+    }
+
+    /// Called by a waiter woken at `now` for its `slot`. When it woke late, the schedule after
+    /// it moves back by the delay, so the spacing between requests actually sent stays at
+    /// least one interval. Returns the slot to keep waiting for (`now` means go).
+    fn confirm(&self, slot: Instant, now: Instant) -> Instant {
+        let late = now.saturating_duration_since(slot);
+        if !late.is_zero() {
+            let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(due) = due.as_mut() {
+                *due = due.checked_add(late).unwrap_or(*due);
+            }
+        }
+        now
     }
 }
 
