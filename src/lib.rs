@@ -6,4 +6,6 @@ pub mod generated;
 pub mod model;
 pub mod rate;
 pub mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod webhook;
