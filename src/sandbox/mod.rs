@@ -47,6 +47,8 @@
 //! - The webhook list's `product_id` filter matches webhooks registered for exactly that product
 //!   (not those registered for `"all"`).
 
+#![deny(missing_docs)]
+
 mod deliver;
 mod routes;
 mod seed;
@@ -349,13 +351,12 @@ impl Sandbox {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-            }
+        {
+            task.abort();
         }
     }
 }

@@ -160,7 +160,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     let Some(route) = route(&parts.method, &segments) else {
         return not_found();
     };
-    if let Err(refused) = authenticate(&shared, &parts.headers) {
+    if let Some(refused) = refuse_unauthenticated(&shared, &parts.headers) {
         return refused;
     }
 
@@ -372,7 +372,8 @@ fn count_and_limit(shared: &Shared) -> Option<Response> {
     Some(response)
 }
 
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a request without a valid token and account header, if it is one.
+fn refuse_unauthenticated(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -383,7 +384,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
                 .then_some(token.trim())
         });
     if !bearer.is_some_and(|token| shared.lock().token_is_valid(token)) {
-        return Err(oauth_error(
+        return Some(oauth_error(
             "auth_error",
             "Invalid token: access token is invalid",
         ));
@@ -393,11 +394,11 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         .get("x-kiwify-account-id")
         .map(HeaderValue::as_bytes)
     {
-        None | Some(b"") => Err(refusal(bad_request(
+        None | Some(b"") => Some(refusal(bad_request(
             "The x-kiwify-account-id header is required",
         ))),
-        Some(account) if account == ACCOUNT_ID.as_bytes() => Ok(()),
-        Some(_) => Err(json_response(
+        Some(account) if account == ACCOUNT_ID.as_bytes() => None,
+        Some(_) => Some(json_response(
             StatusCode::UNAUTHORIZED,
             &json!({ "message": "Unauthorized" }),
         )),

@@ -80,7 +80,7 @@ impl Rng {
         )
     }
 
-    fn from_alphabet(&mut self, alphabet: &[u8], len: usize) -> String {
+    fn string_from(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| char::from(alphabet[self.below(alphabet.len() as u64) as usize]))
             .collect()
@@ -88,7 +88,7 @@ impl Rng {
 
     /// Mixed-case alphanumerics, like sale references and checkout codes.
     pub fn code(&mut self, len: usize) -> String {
-        self.from_alphabet(
+        self.string_from(
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             len,
         )
@@ -96,11 +96,11 @@ impl Rng {
 
     /// Lower-case alphanumerics, like generated webhook tokens.
     pub fn lower_code(&mut self, len: usize) -> String {
-        self.from_alphabet(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
+        self.string_from(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
     }
 
     pub fn digits(&mut self, len: usize) -> String {
-        self.from_alphabet(b"0123456789", len)
+        self.string_from(b"0123456789", len)
     }
 
     /// A CPF with valid check digits, unformatted.
