@@ -1416,3 +1416,49 @@ async fn shutdown_stops_the_server() {
         "nothing listens any more"
     );
 }
+
+#[tokio::test]
+async fn chargebacks_are_delivered_to_their_trigger() {
+    let api = Api::start().await;
+    let receiver = receiver().await;
+    let url = format!("http://{}/hook", receiver.addr);
+    let body = json!({"name": "cb", "url": url, "products": "all", "triggers": ["chargeback"]});
+    api.send(Method::POST, "/webhooks", body).await;
+
+    let sale = api.sandbox.create_sale(NewSale::default()).await.unwrap();
+    assert!(
+        api.sandbox.deliveries().is_empty(),
+        "compra_aprovada is not subscribed"
+    );
+    let charged = api.sandbox.chargeback_sale(&sale.id).await.unwrap();
+    assert_eq!(charged.status, Some(SaleStatus::Chargedback));
+    let deliveries = api.sandbox.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].event_type, "chargeback");
+    let payload: Value = serde_json::from_str(&deliveries[0].body).unwrap();
+    assert_eq!(payload["order_status"], "chargedback");
+    assert_eq!(
+        api.sandbox
+            .chargeback_sale(&sale.id)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn an_endless_token_lifetime_does_not_overflow() {
+    let config = SandboxConfig {
+        token_lifetime: Duration::MAX,
+        ..unlimited()
+    };
+    let api = Api::start_with(config).await;
+    assert_eq!(api.get("/balance").await.0, 200);
+}
+
+#[test]
+fn the_handle_can_be_shared_across_tasks() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Sandbox>();
+}

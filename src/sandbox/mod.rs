@@ -90,7 +90,8 @@ pub struct SandboxConfig {
     /// Number of seeded sales. Default `1500`.
     pub sales: usize,
     /// Lifetime of issued tokens, also reported as `expires_in`. Default 24 hours, as the real
-    /// API. A lifetime of zero issues tokens that are already expired.
+    /// API. A lifetime of zero issues tokens that are already expired. Expiry is measured on
+    /// tokio's clock, so a test runtime with a paused clock can `advance` past it.
     pub token_lifetime: Duration,
     /// At most this many requests per window for the account, token requests not counted.
     /// Default `Some((100, 60 s))`, what every client codes against; `None` disables it.
@@ -303,6 +304,14 @@ impl Sandbox {
         let (refunded, event) = self.shared.refund_sale(id, None, false)?;
         self.shared.deliver(event).await;
         Ok(refunded)
+    }
+
+    /// Marks a `paid` or `approved` sale as charged back (`updated_at` now) and delivers
+    /// `chargeback` before returning.
+    pub async fn chargeback_sale(&self, id: &str) -> Result<Sale, SandboxError> {
+        let (charged_back, event) = self.shared.chargeback_sale(id)?;
+        self.shared.deliver(event).await;
+        Ok(charged_back)
     }
 
     /// The full sale with this id, if any.

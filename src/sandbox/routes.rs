@@ -295,7 +295,12 @@ fn token(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
     let lifetime = shared.config.token_lifetime;
     let mut state = shared.lock();
     let access_token = jwt(&mut state, lifetime.as_secs());
-    state.remember_token(access_token.clone(), Instant::now() + lifetime);
+    // A lifetime too long for the clock lasts a century instead.
+    let now = Instant::now();
+    let expires = now
+        .checked_add(lifetime)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
+    state.remember_token(access_token.clone(), expires);
     drop(state);
 
     json_response(

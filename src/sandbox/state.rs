@@ -309,6 +309,34 @@ impl Shared {
         ))
     }
 
+    /// Marks a `paid` or `approved` sale as charged back.
+    pub fn chargeback_sale(&self, id: &str) -> Result<(Sale, Option<Event>), SandboxError> {
+        let mut state = self.lock();
+        let Some(record) = state.sales.iter_mut().find(|record| record.sale.id == id) else {
+            return Err(SandboxError::new(404, "Not found"));
+        };
+        if !matches!(
+            record.sale.status,
+            Some(SaleStatus::Paid | SaleStatus::Approved)
+        ) {
+            let status = record.status().to_owned();
+            return Err(SandboxError::new(
+                400,
+                format!("Sale cannot be charged back: its status is {status}"),
+            ));
+        }
+        record.sale.status = Some(SaleStatus::Chargedback);
+        record.sale.updated_at = Some(now_millis());
+        let sale = record.sale.clone();
+        Ok((
+            sale.clone(),
+            Some(Event {
+                sale_id: sale.id,
+                trigger: "chargeback",
+            }),
+        ))
+    }
+
     /// Creates a payout of `amount` cents from the available balance.
     pub fn create_payout(
         &self,
