@@ -426,6 +426,12 @@ async fn pagination_counts_every_match_and_pages_from_one() {
         "keyed by affiliate_id"
     );
 
+    let created = page["data"][0]["created_at"].as_str().unwrap();
+    assert!(
+        created.ends_with(".000Z"),
+        "milliseconds even when zero: {created}"
+    );
+
     let (_, page) = api.get("/products?page_number=9").await;
     assert_eq!(page["pagination"]["count"], 5);
     assert_eq!(page["data"], json!([]), "an empty page still has data");

@@ -194,7 +194,11 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
 // ---- responses ----
 
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
-    match serde_json::to_vec(body) {
+    let encoded = serde_json::to_value(body).and_then(|mut value| {
+        with_milliseconds(&mut value);
+        serde_json::to_vec(&value)
+    });
+    match encoded {
         Ok(bytes) => (
             status,
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -208,6 +212,41 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Writes whole-second timestamps as `…:SS.000Z`: chrono leaves the fraction out when it is
+/// zero, and the API always sends milliseconds.
+fn with_milliseconds(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                let timestamp_key = key.ends_with("_at") || key.ends_with("_date");
+                match value {
+                    Value::String(text) if timestamp_key && is_whole_second(text) => {
+                        text.insert_str(19, ".000");
+                    }
+                    _ => with_milliseconds(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_milliseconds),
+        _ => {}
+    }
+}
+
+/// Whether `text` is `YYYY-MM-DDTHH:MM:SSZ`.
+fn is_whole_second(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 20
+        && bytes[19] == b'Z'
+        && bytes[10] == b'T'
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T',
+            13 | 16 => *b == b':',
+            19 => *b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 fn ok(body: &impl Serialize) -> Answer {
@@ -1127,6 +1166,24 @@ mod tests {
         );
         assert_eq!(at("10/03/2026"), None);
         assert_eq!(at("2026-13-01"), None);
+    }
+
+    #[test]
+    fn timestamps_always_carry_milliseconds() {
+        let mut value = json!({
+            "created_at": "2026-01-01T00:00:00Z",
+            "nested": [{"approved_date": "2026-01-01T00:00:00Z"}],
+            "updated_at": "2026-01-01T00:00:00.120Z",
+            "name": "2026-01-01T00:00:00Z",
+        });
+        with_milliseconds(&mut value);
+        assert_eq!(value["created_at"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            value["nested"][0]["approved_date"],
+            "2026-01-01T00:00:00.000Z"
+        );
+        assert_eq!(value["updated_at"], "2026-01-01T00:00:00.120Z");
+        assert_eq!(value["name"], "2026-01-01T00:00:00Z", "only timestamp keys");
     }
 
     #[test]
