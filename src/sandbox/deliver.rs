@@ -277,7 +277,7 @@ struct Commissions {
     kiwify_fee_currency: &'static str,
     settlement_amount: i64,
     settlement_amount_currency: &'static str,
-    sale_tax_rate: f64,
+    sale_tax_rate: Value,
     sale_tax_amount: i64,
     commissioned_stores: Vec<CommissionedStore>,
     currency: &'static str,
@@ -429,7 +429,10 @@ fn payload(state: &State, record: &SaleRecord, event_type: &str) -> Payload {
             kiwify_fee_currency: "BRL",
             settlement_amount: cents(payment.settlement_amount),
             settlement_amount_currency: "BRL",
-            sale_tax_rate: payment.sale_tax_rate.unwrap_or(0.0),
+            sale_tax_rate: {
+                let rate = payment.sale_tax_rate.unwrap_or(0.0);
+                super::routes::whole_float(Some(rate)).map_or_else(|| json!(rate), Value::from)
+            },
             sale_tax_amount: cents(payment.sale_tax_amount),
             commissioned_stores: stores,
             currency: "BRL",

@@ -195,7 +195,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
 
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let encoded = serde_json::to_value(body).and_then(|mut value| {
-        with_milliseconds(&mut value);
+        normalize(&mut value);
         serde_json::to_vec(&value)
     });
     match encoded {
@@ -214,9 +214,10 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     }
 }
 
-/// Writes whole-second timestamps as `…:SS.000Z`: chrono leaves the fraction out when it is
-/// zero, and the API always sends milliseconds.
-fn with_milliseconds(value: &mut Value) {
+/// Makes a response read like the API's JavaScript output: whole-second timestamps keep their
+/// `.000` (chrono drops a zero fraction, the API always sends milliseconds) and whole floats
+/// lose their `.0` (`JSON.stringify(5.0)` is `5`).
+fn normalize(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, value) in map.iter_mut() {
@@ -225,13 +226,25 @@ fn with_milliseconds(value: &mut Value) {
                     Value::String(text) if timestamp_key && is_whole_second(text) => {
                         text.insert_str(19, ".000");
                     }
-                    _ => with_milliseconds(value),
+                    _ => normalize(value),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(with_milliseconds),
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        Value::Number(number) => {
+            if let Some(whole) = whole_float(number.as_f64().filter(|_| number.is_f64())) {
+                *value = Value::from(whole);
+            }
+        }
         _ => {}
     }
+}
+
+/// The float as an integer when it is a whole number JavaScript would print without `.0`.
+pub(crate) fn whole_float(number: Option<f64>) -> Option<i64> {
+    number
+        .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
+        .map(|n| n as i64)
 }
 
 /// Whether `text` is `YYYY-MM-DDTHH:MM:SSZ`.
@@ -1169,14 +1182,16 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_always_carry_milliseconds() {
+    fn responses_read_like_javascript_output() {
         let mut value = json!({
             "created_at": "2026-01-01T00:00:00Z",
             "nested": [{"approved_date": "2026-01-01T00:00:00Z"}],
             "updated_at": "2026-01-01T00:00:00.120Z",
             "name": "2026-01-01T00:00:00Z",
+            "rate": 5.0,
+            "fraction": 5.6,
         });
-        with_milliseconds(&mut value);
+        normalize(&mut value);
         assert_eq!(value["created_at"], "2026-01-01T00:00:00.000Z");
         assert_eq!(
             value["nested"][0]["approved_date"],
@@ -1184,6 +1199,8 @@ mod tests {
         );
         assert_eq!(value["updated_at"], "2026-01-01T00:00:00.120Z");
         assert_eq!(value["name"], "2026-01-01T00:00:00Z", "only timestamp keys");
+        assert!(value.to_string().contains("\"rate\":5,"), "{value}");
+        assert_eq!(value["fraction"], 5.6);
     }
 
     #[test]
