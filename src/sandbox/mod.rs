@@ -236,7 +236,8 @@ impl Sandbox {
         Self::start_with(SandboxConfig::default()).await
     }
 
-    /// Starts a sandbox with `config`, serving from a task on the current tokio runtime.
+    /// Starts a sandbox with `config`, serving from a task on the current tokio runtime, which
+    /// needs its IO and time drivers (`#[tokio::test]` and `#[tokio::main]` enable both).
     pub async fn start_with(config: SandboxConfig) -> io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;

@@ -910,3 +910,142 @@ pub(crate) fn make_sale(rng: &mut Rng, spec: SaleSpec<'_>) -> SaleRecord {
         checkout_link,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeded(seed: u64) -> Seeded {
+        seed_with(SandboxConfig {
+            seed,
+            ..SandboxConfig::default()
+        })
+    }
+
+    fn seed_with(config: SandboxConfig) -> Seeded {
+        super::seed(&config)
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_sales() {
+        let ids = |seeded: Seeded| seeded.sales.into_iter().map(|s| s.sale).collect::<Vec<_>>();
+        assert_eq!(ids(seeded(1)), ids(seeded(1)));
+        assert_ne!(ids(seeded(1)), ids(seeded(2)));
+    }
+
+    #[test]
+    fn sales_span_the_year_before_the_anchor() {
+        let config = SandboxConfig::default();
+        let seeded = seed_with(config.clone());
+        assert_eq!(seeded.sales.len(), 1500);
+        let first = config.anchor - Duration::days(365);
+        for record in &seeded.sales {
+            let sale = &record.sale;
+            assert!(record.created_at() >= first && record.created_at() < config.anchor);
+            assert!(record.updated_at() >= record.created_at());
+            assert!(record.updated_at() < config.anchor);
+            if let (Some(approved), Some(refunded)) = (sale.approved_date, sale.refunded_at) {
+                assert!(approved <= refunded);
+            }
+        }
+        let statuses: std::collections::HashSet<&str> =
+            seeded.sales.iter().map(SaleRecord::status).collect();
+        for status in [
+            "paid",
+            "approved",
+            "refunded",
+            "waiting_payment",
+            "refused",
+            "chargedback",
+            "pending_refund",
+        ] {
+            assert!(statuses.contains(status), "no {status} sale");
+        }
+    }
+
+    #[test]
+    fn sales_are_consistent_in_method_status_and_money() {
+        for record in seeded(9).sales {
+            let sale = &record.sale;
+            let method = record.method();
+            match record.status() {
+                "approved" | "refused" | "chargedback" => assert_eq!(method, "credit_card"),
+                "waiting_payment" => assert_ne!(method, "credit_card"),
+                _ => {}
+            }
+            assert_eq!(sale.installments.is_some(), method == "credit_card");
+            assert_eq!(sale.boleto_url.is_some(), method == "boleto");
+            let payment = sale.payment.clone().unwrap_or_default();
+            let commission = sale.affiliate_commission.as_ref().and_then(|c| c.amount);
+            let cents = |amount: Option<Cents>| amount.map_or(0, |c| c.0);
+            assert_eq!(
+                cents(payment.charge_amount) - cents(payment.fee) - cents(commission),
+                record.net()
+            );
+            assert!(record.net() > 0);
+            assert_eq!(record.merchant_id.len(), 20);
+            assert_eq!(sale.reference.as_deref().map(str::len), Some(7));
+        }
+    }
+
+    #[test]
+    fn subscription_sales_carry_a_plan_and_renewals_a_parent() {
+        let seeded = seeded(3);
+        let subscription = &seeded.products[SUBSCRIPTION].id;
+        let sales: Vec<&SaleRecord> = seeded
+            .sales
+            .iter()
+            .filter(|s| s.product_id() == subscription)
+            .collect();
+        assert!(
+            sales
+                .iter()
+                .all(|s| s.sale.product.as_ref().is_some_and(|p| p.plan_id.is_some()))
+        );
+        assert!(sales.iter().all(|s| s.subscription_id.is_some()));
+        let renewal = sales
+            .iter()
+            .find(|s| s.sale.parent_order_id.is_some())
+            .expect("a renewal");
+        let parent = renewal.sale.parent_order_id.as_deref().unwrap_or_default();
+        let first = seeded
+            .sales
+            .iter()
+            .find(|s| s.sale.id == parent)
+            .expect("the first sale");
+        assert_eq!(first.subscription_id, renewal.subscription_id);
+        assert_eq!(first.sale.customer, renewal.sale.customer);
+    }
+
+    #[test]
+    fn cpfs_have_valid_check_digits() {
+        let mut rng = Rng::new(5);
+        for _ in 0..100 {
+            let cpf: Vec<u32> = rng.cpf().chars().filter_map(|c| c.to_digit(10)).collect();
+            assert_eq!(cpf.len(), 11);
+            for check in [9, 10] {
+                let sum: u32 = (0..check)
+                    .map(|i| cpf[i] * (check as u32 + 1 - i as u32))
+                    .sum();
+                assert_eq!((sum * 10) % 11 % 10, cpf[check]);
+            }
+        }
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let mut rng = Rng::new(11);
+        let id = rng.uuid();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(id, rng.uuid());
+    }
+
+    #[test]
+    fn the_event_has_forty_participants() {
+        let seeded = seeded(42);
+        assert_eq!(seeded.events[0].product_id, seeded.products[EVENT].id);
+        assert_eq!(seeded.events[0].participants.len(), 40);
+    }
+}
