@@ -27,7 +27,18 @@
 //! # }
 //! ```
 //!
-//! Choices made where the real API's behaviour is unknown (facts sheet §9):
+//! # Webhooks from tests
+//!
+//! Register a webhook through `POST /v1/webhooks` (its URL pointing at a receiver on
+//! loopback), then call [`Sandbox::create_sale`], [`Sandbox::approve_sale`],
+//! [`Sandbox::refund_sale`] or [`Sandbox::chargeback_sale`], or refund through the API. Each
+//! matching webhook gets one `POST` of the flat payload (facts §7.3) as compact JSON, signed in
+//! the `signature` query parameter, sent and awaited before the triggering call returns, so a
+//! test can assert right after it. Every attempt is kept in [`Sandbox::deliveries`]. Deliveries
+//! are not retried, follow no redirects and time out after [`SandboxConfig::delivery_timeout`];
+//! with the default `tls-ring` feature they trust no certificate, so `https` receivers fail.
+//!
+//! # Choices where the real API's behaviour is unknown (facts sheet §9)
 //!
 //! - `/sales` is ordered by `updated_at` ascending, then by `id`.
 //! - A `/sales` window longer than 90 days, a `page_size` over the cap of 100 (sales,
@@ -45,7 +56,14 @@
 //! - On event participants `pagination.count` counts the matching participants.
 //! - A sale without an affiliate has `affiliate_commission: null`.
 //! - The webhook list's `product_id` filter matches webhooks registered for exactly that product
-//!   (not those registered for `"all"`).
+//!   (not those registered for `"all"`). `POST /webhooks` answers 200 with the webhook; a `PUT`
+//!   without `token` keeps the current one.
+//! - Dates are read as RFC 3339 (any offset), `YYYY-MM-DDTHH:MM:SS(.sss)` and
+//!   `YYYY-MM-DD HH:MM(:SS)` as UTC, or `YYYY-MM-DD` as 00:00 UTC; `view_full_sale_details` and
+//!   `checked_in` take `true` or `false`; the `status` and `payment_method` filters take the
+//!   documented values only.
+//! - `/stats` rates are percentages with two decimals: card approvals over card sales, refunds
+//!   and chargebacks over sales ever approved, paid boletos over boletos generated.
 
 #![deny(missing_docs)]
 
