@@ -1468,3 +1468,55 @@ fn the_handle_can_be_shared_across_tasks() {
     fn send_and_sync<T: Send + Sync>() {}
     send_and_sync::<Sandbox>();
 }
+
+#[tokio::test]
+async fn a_renewal_sends_approval_then_renewed_for_the_same_order() {
+    let api = Api::start().await;
+    let receiver = receiver().await;
+    let url = format!("http://{}/hook", receiver.addr);
+    let triggers = json!(["compra_aprovada", "subscription_renewed"]);
+    let body = json!({"name": "subs", "url": url, "products": "all", "triggers": triggers});
+    api.send(Method::POST, "/webhooks", body).await;
+
+    let (_, products) = api.get("/products").await;
+    let data = products["data"].as_array().unwrap();
+    let subscription = data
+        .iter()
+        .find(|p| p["payment_type"] == "recurring")
+        .unwrap();
+    let first = NewSale {
+        product_id: Some(subscription["id"].as_str().unwrap().to_owned()),
+        ..NewSale::default()
+    };
+    let first = api.sandbox.create_sale(first).await.unwrap();
+    let renewal = api.sandbox.renew_subscription(&first.id).await.unwrap();
+    assert_ne!(renewal.id, first.id, "a renewal is a new order");
+    assert_eq!(renewal.parent_order_id.as_deref(), Some(first.id.as_str()));
+    assert_eq!(renewal.customer, first.customer);
+
+    let deliveries = api.sandbox.deliveries();
+    let events: Vec<&str> = deliveries.iter().map(|d| d.event_type.as_str()).collect();
+    assert_eq!(
+        events,
+        ["order_approved", "order_approved", "subscription_renewed"]
+    );
+    let renewed: Value = serde_json::from_str(&deliveries[2].body).unwrap();
+    let approved: Value = serde_json::from_str(&deliveries[0].body).unwrap();
+    assert_eq!(renewed["order_id"], renewal.id);
+    assert_eq!(renewed["subscription_id"], approved["subscription_id"]);
+    assert_eq!(
+        renewed["Subscription"]["charges"]["completed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let one_off = api.sandbox.create_sale(NewSale::default()).await.unwrap();
+    let refused = api
+        .sandbox
+        .renew_subscription(&one_off.id)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), 400);
+}

@@ -31,7 +31,8 @@
 //!
 //! Register a webhook through `POST /v1/webhooks` (its URL pointing at a receiver on
 //! loopback), then call [`Sandbox::create_sale`], [`Sandbox::approve_sale`],
-//! [`Sandbox::refund_sale`] or [`Sandbox::chargeback_sale`], or refund through the API. Each
+//! [`Sandbox::refund_sale`], [`Sandbox::chargeback_sale`] or [`Sandbox::renew_subscription`], or
+//! refund through the API. Each
 //! matching webhook gets one `POST` of the flat payload (facts §7.3) as compact JSON, signed in
 //! the `signature` query parameter, sent and awaited before the triggering call returns, so a
 //! test can assert right after it. Every attempt is kept in [`Sandbox::deliveries`]. Deliveries
@@ -323,6 +324,16 @@ impl Sandbox {
         let (refunded, event) = self.shared.refund_sale(id, None, false)?;
         self.shared.deliver(event).await;
         Ok(refunded)
+    }
+
+    /// Charges the next period of the subscription that sale `id` belongs to: a new `paid` sale
+    /// now, with the same customer, plan and payment method, whose `parent_order_id` is the
+    /// subscription's first sale. Delivers `compra_aprovada` then `subscription_renewed` (facts
+    /// §7.7) before returning. A sale of a one-off product answers 400.
+    pub async fn renew_subscription(&self, id: &str) -> Result<Sale, SandboxError> {
+        let (renewal, events) = self.shared.renew_subscription(id)?;
+        self.shared.deliver(events).await;
+        Ok(renewal)
     }
 
     /// Marks a `paid` or `approved` sale as charged back (`updated_at` now) and delivers

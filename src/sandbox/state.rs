@@ -193,14 +193,13 @@ impl Shared {
 
     /// Delivers `event` to every matching webhook, one after the other, and records each
     /// attempt. The state is not locked while a delivery is in flight.
-    pub async fn deliver(&self, event: Option<Event>) {
-        let Some(event) = event else {
-            return;
-        };
-        let planned = deliver::plan(&self.lock(), &event);
-        for delivery in planned {
-            let done = deliver::send(&self.http, delivery).await;
-            self.lock().deliveries.push(done);
+    pub async fn deliver(&self, events: impl IntoIterator<Item = Event>) {
+        for event in events {
+            let planned = deliver::plan(&self.lock(), &event);
+            for delivery in planned {
+                let done = deliver::send(&self.http, delivery).await;
+                self.lock().deliveries.push(done);
+            }
         }
     }
 
@@ -239,6 +238,48 @@ impl Shared {
                 trigger,
             }),
         ))
+    }
+
+    /// Charges the next period of the subscription sale `id` belongs to.
+    pub fn renew_subscription(&self, id: &str) -> Result<(Sale, Vec<Event>), SandboxError> {
+        let mut state = self.lock();
+        let Some(parent) = state.sale(id).cloned() else {
+            return Err(SandboxError::new(404, "Not found"));
+        };
+        if parent.subscription_id.is_none() {
+            return Err(SandboxError::new(
+                400,
+                "The sale is not part of a subscription",
+            ));
+        }
+        let Some(product) = state.product(parent.product_id()).cloned() else {
+            return Err(SandboxError::new(404, "Not found"));
+        };
+
+        let now = now_millis();
+        let spec = seed::SaleSpec {
+            product: &product,
+            created_at: now,
+            latest: now,
+            status: SaleStatus::Paid,
+            method: parent
+                .sale
+                .payment_method
+                .clone()
+                .unwrap_or(PaymentMethod::CreditCard),
+            affiliate: None,
+            parent: Some(&parent),
+        };
+        let record = seed::make_sale(&mut state.rng, spec);
+        let sale = record.sale.clone();
+        state.sales.push(record);
+        let events = ["compra_aprovada", "subscription_renewed"]
+            .map(|trigger| Event {
+                sale_id: sale.id.clone(),
+                trigger,
+            })
+            .to_vec();
+        Ok((sale, events))
     }
 
     pub fn approve_sale(&self, id: &str) -> Result<(Sale, Option<Event>), SandboxError> {
