@@ -258,7 +258,7 @@ fn money(cents: i64) -> String {
     let reais = (cents / 100).abs().to_string();
     let mut grouped = String::new();
     for (index, digit) in reais.chars().enumerate() {
-        if index > 0 && (reais.len() - index) % 3 == 0 {
+        if index > 0 && (reais.len() - index).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(digit);

@@ -229,10 +229,10 @@ impl ClientBuilder {
     /// it is set.
     pub fn from_env(mut self) -> Result<Self> {
         self.credentials = Some(Credentials::from_env()?);
-        if let Ok(base_url) = std::env::var("KIWIFY_BASE_URL") {
-            if !base_url.trim().is_empty() {
-                self.base_url = base_url;
-            }
+        if let Ok(base_url) = std::env::var("KIWIFY_BASE_URL")
+            && !base_url.trim().is_empty()
+        {
+            self.base_url = base_url;
         }
         Ok(self)
     }
@@ -545,13 +545,14 @@ async fn execute(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 let response = buffer_error_body(response).await?;
-                if let Some(token) = &token {
-                    if !token_renewed && rejects_token(&response) {
-                        tracing::debug!("the API rejected the access token; renewing it once");
-                        runtime.tokens.invalidate(token);
-                        token_renewed = true;
-                        continue;
-                    }
+                if let Some(token) = &token
+                    && !token_renewed
+                    && rejects_token(&response)
+                {
+                    tracing::debug!("the API rejected the access token; renewing it once");
+                    runtime.tokens.invalidate(token);
+                    token_renewed = true;
+                    continue;
                 }
                 outcome_status = response.status().as_u16();
                 retry_after = response

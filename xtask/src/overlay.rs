@@ -150,10 +150,10 @@ fn remove(document: &mut Value, pointer: &str) {
             map.shift_remove(&key);
         }
         Some(Value::Array(items)) => {
-            if let Ok(index) = key.parse::<usize>() {
-                if index < items.len() {
-                    items.remove(index);
-                }
+            if let Ok(index) = key.parse::<usize>()
+                && index < items.len()
+            {
+                items.remove(index);
             }
         }
         _ => {}
