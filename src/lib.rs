@@ -10,6 +10,8 @@ pub mod model;
 pub mod paginate;
 pub mod rate;
 pub mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod webhook;
 
 pub use client::{Client, ClientBuilder, Credentials};
