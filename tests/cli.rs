@@ -141,7 +141,16 @@ async fn export_over_several_windows_yields_every_sale_once() {
 
     let output = kiwify(
         &sandbox,
-        &["sales", "export", "--from", FROM, "--to", TO, "--page-size", "37"],
+        &[
+            "sales",
+            "export",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--page-size",
+            "37",
+        ],
     )
     .await;
     assert_success(&output);
@@ -190,7 +199,10 @@ async fn export_to_a_csv_file_writes_a_header_and_one_row_per_sale() {
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "id");
     assert!(headers.iter().any(|column| column == "customer_email"));
-    let status = headers.iter().position(|column| column == "status").unwrap();
+    let status = headers
+        .iter()
+        .position(|column| column == "status")
+        .unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let range = SalesRange::parse(FROM, TO).unwrap();
     let mut expected = 0;
@@ -200,7 +212,10 @@ async fn export_to_a_csv_file_writes_a_header_and_one_row_per_sale() {
         expected += 1;
     }
     assert_eq!(rows.len(), expected);
-    assert!(rows.iter().all(|row| !row[0].is_empty() && !row[status].is_empty()));
+    assert!(
+        rows.iter()
+            .all(|row| !row[0].is_empty() && !row[status].is_empty())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,7 +252,10 @@ async fn a_failed_export_leaves_no_file_that_looks_complete() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "one line: {message}");
-    assert!(message.contains("export stopped after 30 sales"), "{message}");
+    assert!(
+        message.contains("export stopped after 30 sales"),
+        "{message}"
+    );
     assert!(message.contains("429"), "{message}");
     assert!(!path.exists(), "no file under the final name");
     let partial = std::fs::read_to_string(dir.join("sales.jsonl.partial")).unwrap();
@@ -272,13 +290,25 @@ async fn a_refund_through_the_cli_shows_in_the_sandbox() {
     let output = kiwify(&sandbox, &["sales", "refund", &sale.id]).await;
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("400") && message.contains("pixKey"), "{message}");
+    assert!(
+        message.contains("400") && message.contains("pixKey"),
+        "{message}"
+    );
     assert_eq!(message.lines().count(), 1);
-    assert_eq!(sandbox.sale(&sale.id).unwrap().status, Some(SaleStatus::Paid));
+    assert_eq!(
+        sandbox.sale(&sale.id).unwrap().status,
+        Some(SaleStatus::Paid)
+    );
 
     let output = kiwify(
         &sandbox,
-        &["sales", "refund", &sale.id, "--pix-key", "customer@example.com"],
+        &[
+            "sales",
+            "refund",
+            &sale.id,
+            "--pix-key",
+            "customer@example.com",
+        ],
     )
     .await;
     assert_success(&output);
@@ -414,12 +444,26 @@ async fn usage_errors_exit_2() {
         &["sales", "export", "--from", FROM],
         &["payouts", "create", "--amount", "-5"],
         &["affiliates", "update", "some-id"],
-        &["webhooks", "create", "--name", "x", "--url", "http://x", "--trigger", "nope"],
+        &[
+            "webhooks",
+            "create",
+            "--name",
+            "x",
+            "--url",
+            "http://x",
+            "--trigger",
+            "nope",
+        ],
         &["webhook", "verify", "--token", "t"],
         &["no-such-command"],
     ] {
         let output = kiwify(&sandbox, args).await;
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
     }
     assert_eq!(sandbox.requests() + sandbox.token_requests(), 0);
 }
@@ -430,14 +474,21 @@ async fn api_errors_exit_1_with_the_status_and_message() {
     let output = kiwify(&sandbox, &["sales", "get", "no-such-sale"]).await;
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.starts_with("error: ") && message.contains("404"), "{message}");
+    assert!(
+        message.starts_with("error: ") && message.contains("404"),
+        "{message}"
+    );
     assert_eq!(message.lines().count(), 1);
 
     let mut command = command(Some(&sandbox), &["token"]);
     command.env("KIWIFY_CLIENT_SECRET", "wrong");
     let output = run(command, b"").await;
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("KIWIFY_CLIENT_SECRET"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("KIWIFY_CLIENT_SECRET"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,7 +536,14 @@ async fn lists_print_every_item_per_line_or_one_page_as_a_document() {
 
     let output = kiwify(
         &sandbox,
-        &["sales", "list", "--start-date", "2026-11-01", "--end-date", "2026-11-20"],
+        &[
+            "sales",
+            "list",
+            "--start-date",
+            "2026-11-01",
+            "--end-date",
+            "2026-11-20",
+        ],
     )
     .await;
     assert_success(&output);

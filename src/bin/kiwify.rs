@@ -93,5 +93,7 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_span_events(FmtSpan::CLOSE);
-    tracing_subscriber::registry().with(format.with_filter(filter)).init();
+    tracing_subscriber::registry()
+        .with(format.with_filter(filter))
+        .init();
 }

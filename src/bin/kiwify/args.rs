@@ -23,11 +23,22 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// API base URL [default: https://public-api.kiwify.com/v1]
-    #[arg(long, global = true, help_heading = "Global options", env = "KIWIFY_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "KIWIFY_BASE_URL",
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
 
     /// Client-side rate limit in requests per minute; 0 turns the limiter off [default: 100]
-    #[arg(long, global = true, help_heading = "Global options", value_name = "PER_MINUTE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PER_MINUTE"
+    )]
     pub rate_limit: Option<u32>,
 
     /// Retries of a failed safe request (429, 5xx, timeouts) [default: 3]

@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{
-    AffiliatesCommand, EventsCommand, Global, ParticipantsArgs, PayoutsCommand,
-    ProductsCommand, SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
+    AffiliatesCommand, EventsCommand, Global, ParticipantsArgs, PayoutsCommand, ProductsCommand,
+    SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
 };
 use crate::output::{self, Failure, Lines, Outcome};
 
@@ -31,7 +31,11 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
     let mut builder = Client::builder()
         .from_env()?
         .user_agent(concat!("kiwify-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(base_url) = global.base_url.as_deref().filter(|url| !url.trim().is_empty()) {
+    if let Some(base_url) = global
+        .base_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    {
         builder = builder.base_url(base_url);
     }
     if let Some(per_minute) = global.rate_limit {
@@ -70,7 +74,11 @@ pub async fn token(client: &Client) -> Outcome {
 }
 
 pub async fn account(client: &Client) -> Outcome {
-    let details = client.get_account_details().send().await.map_err(kiwify::Error::from)?;
+    let details = client
+        .get_account_details()
+        .send()
+        .await
+        .map_err(kiwify::Error::from)?;
     output::document(&details.into_inner())
 }
 
@@ -78,7 +86,12 @@ pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
     match command {
         SalesCommand::List(args) => list_sales(client, args).await,
         SalesCommand::Get { id } => {
-            let sale = client.get_sale().id(id).send().await.map_err(kiwify::Error::from)?;
+            let sale = client
+                .get_sale()
+                .id(id)
+                .send()
+                .await
+                .map_err(kiwify::Error::from)?;
             output::document(&sale.into_inner())
         }
         SalesCommand::Refund { id, pix_key } => {
@@ -173,7 +186,13 @@ pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
 
 pub async fn balance(client: &Client, legal_entity_id: Option<String>) -> Outcome {
     let balance = match legal_entity_id {
-        Some(id) => client.get_legal_entity_balance().legal_entity_id(id).send().await,
+        Some(id) => {
+            client
+                .get_legal_entity_balance()
+                .legal_entity_id(id)
+                .send()
+                .await
+        }
         None => client.get_balance().send().await,
     };
     output::document(&balance.map_err(kiwify::Error::from)?.into_inner())
@@ -336,7 +355,10 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
                 name,
                 products,
                 token: token.map(Secret::new),
-                triggers: triggers.iter().map(|name| Trigger::from(name.as_str())).collect(),
+                triggers: triggers
+                    .iter()
+                    .map(|name| Trigger::from(name.as_str()))
+                    .collect(),
                 url,
             };
             let webhook = client.create_webhook().body(body).send().await;
@@ -356,11 +378,16 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
             let triggers = if triggers.is_empty() {
                 current.triggers
             } else {
-                triggers.iter().map(|name| Trigger::from(name.as_str())).collect()
+                triggers
+                    .iter()
+                    .map(|name| Trigger::from(name.as_str()))
+                    .collect()
             };
             let body = types::WebhookRequest {
                 name: name.or(current.name).unwrap_or_default(),
-                products: products.or(current.products).unwrap_or_else(|| "all".into()),
+                products: products
+                    .or(current.products)
+                    .unwrap_or_else(|| "all".into()),
                 token: token.map(Secret::new).or(current.token),
                 triggers,
                 url: url.or(current.url).unwrap_or_default(),
@@ -385,8 +412,8 @@ pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
     let paging = args.paging;
     let bounds = ParticipantDates::parse(&args)?;
     if paging.single_page() {
-        let mut request = participants(client, &args, &bounds)
-            .page_number(paging.page_number.unwrap_or(1));
+        let mut request =
+            participants(client, &args, &bounds).page_number(paging.page_number.unwrap_or(1));
         if let Some(size) = paging.page_size {
             request = request.page_size(size);
         }

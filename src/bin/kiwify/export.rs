@@ -198,7 +198,9 @@ fn csv_record(sale: &Sale) -> [String; 21] {
         product.and_then(|p| p.id.clone()).unwrap_or_default(),
         product.and_then(|p| p.name.clone()).unwrap_or_default(),
         product.and_then(|p| p.plan_id.clone()).unwrap_or_default(),
-        product.and_then(|p| p.plan_name.clone()).unwrap_or_default(),
+        product
+            .and_then(|p| p.plan_name.clone())
+            .unwrap_or_default(),
         customer.and_then(|c| c.id.clone()).unwrap_or_default(),
         customer.and_then(|c| c.name.clone()).unwrap_or_default(),
         customer.and_then(|c| c.email.clone()).unwrap_or_default(),
@@ -283,10 +285,11 @@ impl Progress {
     fn advance(&self, sale: &Sale) {
         let Some(bar) = &self.0 else { return };
         bar.inc(1);
-        if bar.position() % 100 == 1 {
-            if let Some(created) = sale.created_at {
-                bar.set_message(format!("at {}", created.format("%Y-%m-%d")));
-            }
+        // Windows come in order: the day of a recent sale shows how far the export got.
+        if bar.position() % 100 == 1
+            && let Some(created) = sale.created_at
+        {
+            bar.set_message(format!("at {}", created.format("%Y-%m-%d")));
         }
     }
 

@@ -30,7 +30,11 @@ pub async fn run(args: SandboxArgs) -> Outcome {
     let mut out = std::io::stdout().lock();
     writeln!(out, "export KIWIFY_BASE_URL={}", sandbox.base_url())?;
     writeln!(out, "export KIWIFY_CLIENT_ID={}", credentials.client_id)?;
-    writeln!(out, "export KIWIFY_CLIENT_SECRET={}", credentials.client_secret)?;
+    writeln!(
+        out,
+        "export KIWIFY_CLIENT_SECRET={}",
+        credentials.client_secret
+    )?;
     writeln!(out, "export KIWIFY_ACCOUNT_ID={}", credentials.account_id)?;
     out.flush()?;
     drop(out);
