@@ -274,7 +274,7 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{spinner} {pos} sales exported ({per_sec}, {elapsed}) {msg}",
+            "{spinner} {human_pos} sales exported in {elapsed} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
