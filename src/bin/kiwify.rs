@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, WebhookCommand};
+use args::{ApiCommand, Cli, Command, Global, WebhookCommand};
 use output::Outcome;
 
 fn main() -> ExitCode {
@@ -50,31 +50,33 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Outcome {
-    // Commands that need no credentials.
-    let command = match cli.command {
+    match cli.command {
+        Command::Api(command) => api(&cli.global, command).await,
         Command::Webhook(WebhookCommand::Verify {
             tokens,
             signature,
             url,
             file,
-        }) => return webhook::verify(tokens, signature, url, file.as_deref()),
-        Command::Sandbox(args) => return sandbox::run(args).await,
-        command => command,
-    };
+        }) => webhook::verify(tokens, signature, url, file.as_deref()),
+        Command::Sandbox(args) => sandbox::run(args).await,
+    }
+}
 
-    let client = commands::client(&cli.global)?;
+async fn api(global: &Global, command: ApiCommand) -> Outcome {
+    let client = commands::client(global)?;
     match command {
-        Command::Token => commands::token(&client).await,
-        Command::Account => commands::account(&client).await,
-        Command::Sales(command) => commands::sales(&client, command).await,
-        Command::Stats(args) => commands::stats(&client, args).await,
-        Command::Balance { legal_entity_id } => commands::balance(&client, legal_entity_id).await,
-        Command::Products(command) => commands::products(&client, command).await,
-        Command::Payouts(command) => commands::payouts(&client, command).await,
-        Command::Affiliates(command) => commands::affiliates(&client, command).await,
-        Command::Webhooks(command) => commands::webhooks(&client, command).await,
-        Command::Events(command) => commands::events(&client, command).await,
-        Command::Webhook(_) | Command::Sandbox(_) => Ok(()),
+        ApiCommand::Token => commands::token(&client).await,
+        ApiCommand::Account => commands::account(&client).await,
+        ApiCommand::Sales(command) => commands::sales(&client, command).await,
+        ApiCommand::Stats(args) => commands::stats(&client, args).await,
+        ApiCommand::Balance { legal_entity_id } => {
+            commands::balance(&client, legal_entity_id).await
+        }
+        ApiCommand::Products(command) => commands::products(&client, command).await,
+        ApiCommand::Payouts(command) => commands::payouts(&client, command).await,
+        ApiCommand::Affiliates(command) => commands::affiliates(&client, command).await,
+        ApiCommand::Webhooks(command) => commands::webhooks(&client, command).await,
+        ApiCommand::Events(command) => commands::events(&client, command).await,
     }
 }
 

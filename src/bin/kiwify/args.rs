@@ -56,6 +56,18 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Api(ApiCommand),
+    /// Check a webhook delivery received from Kiwify
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Run a local fake Kiwify API until interrupted, for testing programs in any language
+    Sandbox(SandboxArgs),
+}
+
+/// The commands that call the API, and so need credentials.
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
     /// Fetch a fresh access token and show its expiry and scopes (never the token)
     Token,
     /// Account details and legal entities
@@ -85,11 +97,6 @@ pub enum Command {
     /// Events (tickets)
     #[command(subcommand)]
     Events(EventsCommand),
-    /// Check a webhook delivery received from Kiwify
-    #[command(subcommand)]
-    Webhook(WebhookCommand),
-    /// Run a local fake Kiwify API until interrupted, for testing programs in any language
-    Sandbox(SandboxArgs),
 }
 
 /// Which page to read. Without either option, list commands read every page and print one

@@ -273,10 +273,9 @@ impl Progress {
             return Progress(None);
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{spinner} {human_pos} sales exported in {elapsed} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style =
+            ProgressStyle::with_template("{spinner} {human_pos} sales exported in {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(120));
         Progress(Some(bar))
