@@ -74,11 +74,7 @@ pub async fn token(client: &Client) -> Outcome {
 }
 
 pub async fn account(client: &Client) -> Outcome {
-    let details = client
-        .get_account_details()
-        .send()
-        .await
-        .map_err(kiwify::Error::from)?;
+    let details = client.get_account_details().send().await?;
     output::document(&details.into_inner())
 }
 
@@ -86,18 +82,13 @@ pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
     match command {
         SalesCommand::List(args) => list_sales(client, args).await,
         SalesCommand::Get { id } => {
-            let sale = client
-                .get_sale()
-                .id(id)
-                .send()
-                .await
-                .map_err(kiwify::Error::from)?;
+            let sale = client.get_sale().id(id).send().await?;
             output::document(&sale.into_inner())
         }
         SalesCommand::Refund { id, pix_key } => {
             let body = types::RefundRequest { pix_key };
             let answer = client.refund_sale().id(id).body(body).send().await;
-            output::document(&answer.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&answer?.into_inner())
         }
         SalesCommand::Export(args) => crate::export::run(client, args).await,
     }
@@ -139,7 +130,7 @@ async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
     if filters.full_details {
         request = request.view_full_sale_details(true);
     }
-    let page = request.send().await.map_err(kiwify::Error::from)?;
+    let page = request.send().await?;
     output::document(&page.into_inner())
 }
 
@@ -180,7 +171,7 @@ pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
     if let Some(id) = args.product_id {
         request = request.product_id(id);
     }
-    let stats = request.send().await.map_err(kiwify::Error::from)?;
+    let stats = request.send().await?;
     output::document(&stats.into_inner())
 }
 
@@ -195,7 +186,7 @@ pub async fn balance(client: &Client, legal_entity_id: Option<String>) -> Outcom
         }
         None => client.get_balance().send().await,
     };
-    output::document(&balance.map_err(kiwify::Error::from)?.into_inner())
+    output::document(&balance?.into_inner())
 }
 
 pub async fn products(client: &Client, command: ProductsCommand) -> Outcome {
@@ -207,13 +198,13 @@ pub async fn products(client: &Client, command: ProductsCommand) -> Outcome {
             if let Some(size) = paging.page_size {
                 request = request.page_size(size);
             }
-            let page = request.send().await.map_err(kiwify::Error::from)?;
+            let page = request.send().await?;
             output::document(&page.into_inner())
         }
         ProductsCommand::List { .. } => print_stream(client.products()).await,
         ProductsCommand::Get { id } => {
             let product = client.get_product().id(id).send().await;
-            output::document(&product.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&product?.into_inner())
         }
     }
 }
@@ -233,7 +224,7 @@ pub async fn payouts(client: &Client, command: PayoutsCommand) -> Outcome {
             if let Some(id) = legal_entity_id {
                 request = request.legal_entity_id(id);
             }
-            let page = request.send().await.map_err(kiwify::Error::from)?;
+            let page = request.send().await?;
             output::document(&page.into_inner())
         }
         PayoutsCommand::List {
@@ -241,14 +232,14 @@ pub async fn payouts(client: &Client, command: PayoutsCommand) -> Outcome {
         } => print_stream(client.payouts(legal_entity_id.as_deref())).await,
         PayoutsCommand::Get { id } => {
             let payout = client.get_payout().id(id).send().await;
-            output::document(&payout.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&payout?.into_inner())
         }
         PayoutsCommand::Create { amount } => {
             let body = types::PayoutRequest {
                 amount: Cents(amount),
             };
             let answer = client.create_payout().body(body).send().await;
-            output::document(&answer.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&answer?.into_inner())
         }
     }
 }
@@ -284,12 +275,12 @@ pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome 
             if let Some(search) = search {
                 request = request.search(search);
             }
-            let page = request.send().await.map_err(kiwify::Error::from)?;
+            let page = request.send().await?;
             output::document(&page.into_inner())
         }
         AffiliatesCommand::Get { id } => {
             let affiliate = client.get_affiliate().id(id).send().await;
-            output::document(&affiliate.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&affiliate?.into_inner())
         }
         AffiliatesCommand::Update {
             id,
@@ -301,7 +292,7 @@ pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome 
                 status: status.as_deref().map(Into::into),
             };
             let affiliate = client.update_affiliate().id(id).body(body).send().await;
-            output::document(&affiliate.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&affiliate?.into_inner())
         }
     }
 }
@@ -328,7 +319,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
             };
             if paging.single_page() {
                 let request = list(paging.page_number.unwrap_or(1), paging.page_size);
-                let page = request.send().await.map_err(kiwify::Error::from)?;
+                let page = request.send().await?;
                 return output::document(&page.into_inner());
             }
             print_all_pages(|page| {
@@ -342,7 +333,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
         }
         WebhooksCommand::Get { id } => {
             let webhook = client.get_webhook().id(id).send().await;
-            output::document(&webhook.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&webhook?.into_inner())
         }
         WebhooksCommand::Create {
             name,
@@ -362,7 +353,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
                 url,
             };
             let webhook = client.create_webhook().body(body).send().await;
-            output::document(&webhook.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&webhook?.into_inner())
         }
         WebhooksCommand::Update {
             id,
@@ -374,7 +365,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
         } => {
             // The API replaces the whole registration: start from the current one.
             let current = client.get_webhook().id(id.clone()).send().await;
-            let current = current.map_err(kiwify::Error::from)?.into_inner();
+            let current = current?.into_inner();
             let triggers = if triggers.is_empty() {
                 current.triggers
             } else {
@@ -393,15 +384,10 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
                 url: url.or(current.url).unwrap_or_default(),
             };
             let webhook = client.update_webhook().id(id).body(body).send().await;
-            output::document(&webhook.map_err(kiwify::Error::from)?.into_inner())
+            output::document(&webhook?.into_inner())
         }
         WebhooksCommand::Delete { id } => {
-            client
-                .delete_webhook()
-                .id(id.clone())
-                .send()
-                .await
-                .map_err(kiwify::Error::from)?;
+            client.delete_webhook().id(id.clone()).send().await?;
             output::document(&json!({ "id": id, "deleted": true }))
         }
     }
@@ -417,7 +403,7 @@ pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
         if let Some(size) = paging.page_size {
             request = request.page_size(size);
         }
-        let page = request.send().await.map_err(kiwify::Error::from)?;
+        let page = request.send().await?;
         return output::document(&page.into_inner());
     }
     print_all_pages(|page| {
@@ -552,4 +538,27 @@ where
         }
     }
     lines.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_ends_read_days_as_brasilia_days_and_keep_instants() {
+        assert_eq!(
+            instant("2026-03-10", false).unwrap(),
+            "2026-03-10T03:00:00.000Z"
+        );
+        assert_eq!(
+            instant("2026-03-10", true).unwrap(),
+            "2026-03-11T03:00:00.000Z"
+        );
+        assert_eq!(
+            instant("2026-03-10T12:30:00-03:00", true).unwrap(),
+            "2026-03-10T15:30:00.000Z"
+        );
+        let refused = instant("10/03/2026", false).unwrap_err().to_string();
+        assert!(refused.contains("10/03/2026"), "{refused}");
+    }
 }

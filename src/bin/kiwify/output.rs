@@ -45,6 +45,13 @@ impl From<kiwify::Error> for Failure {
     }
 }
 
+/// What an operation of `kiwify::prelude` returns on failure, read through `kiwify::Error`.
+impl From<kiwify::generated::Error<kiwify::generated::types::ApiError>> for Failure {
+    fn from(error: kiwify::generated::Error<kiwify::generated::types::ApiError>) -> Self {
+        Failure::from(kiwify::Error::from(error))
+    }
+}
+
 impl From<io::Error> for Failure {
     fn from(error: io::Error) -> Self {
         Failure {
