@@ -1,0 +1,564 @@
+//! The API commands: one library call each, the answer printed as JSON.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{Stream, StreamExt};
+use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
+use kiwify::generated::types;
+use kiwify::model::{Cents, Secret};
+use kiwify::paginate::{AffiliateFilter, CAPPED_PAGE_SIZE, timestamp};
+use kiwify::prelude::*;
+use kiwify::rate::RateLimit;
+use kiwify::retry::RetryPolicy;
+use kiwify::webhook::Trigger;
+use kiwify::{SalesQuery, SalesRange};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::{
+    AffiliatesCommand, EventsCommand, Global, ParticipantsArgs, PayoutsCommand, ProductsCommand,
+    SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
+};
+use crate::output::{self, Failure, Lines, Outcome};
+
+/// No list is read past this many pages.
+const MAX_PAGES: u64 = 100_000;
+
+/// The client the global options and the environment describe.
+pub fn client(global: &Global) -> Result<Client, Failure> {
+    let mut builder = Client::builder()
+        .from_env()?
+        .user_agent(concat!("kiwify-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(base_url) = global
+        .base_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    {
+        builder = builder.base_url(base_url);
+    }
+    if let Some(per_minute) = global.rate_limit {
+        builder = builder.rate_limit(match per_minute {
+            0 => RateLimit::disabled(),
+            n => RateLimit::per_minute(n),
+        });
+    }
+    if let Some(retries) = global.max_retries {
+        let attempts = retries.saturating_add(1);
+        builder = builder.retry_policy(RetryPolicy::default().with_max_attempts(attempts));
+    }
+    if let Some(seconds) = global.timeout {
+        let limit = Duration::from_secs(seconds);
+        builder = builder
+            .operation_timeout(limit)
+            .attempt_timeout(limit.min(DEFAULT_ATTEMPT_TIMEOUT));
+    }
+    Ok(builder.build()?)
+}
+
+/// `kiwify token`: expiry and scopes, never the token itself.
+pub async fn token(client: &Client) -> Outcome {
+    let token = client.access_token().await?;
+    let remaining = token
+        .expires_at()
+        .saturating_duration_since(tokio::time::Instant::now());
+    let expires_at = chrono::Duration::from_std(remaining)
+        .ok()
+        .and_then(|remaining| Utc::now().checked_add_signed(remaining));
+    output::document(&json!({
+        "expires_at": expires_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "expires_in": remaining.as_secs(),
+        "scopes": token.scopes(),
+    }))
+}
+
+pub async fn account(client: &Client) -> Outcome {
+    let details = client.get_account_details().send().await?;
+    output::document(&details.into_inner())
+}
+
+pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
+    match command {
+        SalesCommand::List(args) => list_sales(client, args).await,
+        SalesCommand::Get { id } => {
+            let sale = client.get_sale().id(id).send().await?;
+            output::document(&sale.into_inner())
+        }
+        SalesCommand::Refund { id, pix_key } => {
+            let body = types::RefundRequest { pix_key };
+            let answer = client.refund_sale().id(id).body(body).send().await;
+            output::document(&answer?.into_inner())
+        }
+        SalesCommand::Export(args) => crate::export::run(client, args).await,
+    }
+}
+
+async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
+    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    if !args.paging.single_page() {
+        let query = sales_query(range, &args.filters)?;
+        return print_stream(client.sales(query)).await;
+    }
+
+    let filters = args.filters;
+    let mut request = client
+        .list_sales()
+        .start_date(timestamp(range.start()))
+        .end_date(timestamp(range.end()))
+        .page_number(args.paging.page_number.unwrap_or(1));
+    if let Some(size) = args.paging.page_size {
+        request = request.page_size(size);
+    }
+    if let Some(updated) = updated_range(&filters)? {
+        request = request
+            .updated_at_start_date(timestamp(updated.start()))
+            .updated_at_end_date(timestamp(updated.end()));
+    }
+    if let Some(status) = filters.status {
+        request = request.status(kiwify::model::SaleStatus::from(status.as_str()));
+    }
+    if let Some(method) = filters.payment_method {
+        request = request.payment_method(kiwify::model::PaymentMethod::from(method.as_str()));
+    }
+    if let Some(id) = filters.product_id {
+        request = request.product_id(id);
+    }
+    if let Some(id) = filters.affiliate_id {
+        request = request.affiliate_id(id);
+    }
+    if filters.full_details {
+        request = request.view_full_sale_details(true);
+    }
+    let page = request.send().await?;
+    output::document(&page.into_inner())
+}
+
+/// The library query for a range and the `sales` filters.
+pub fn sales_query(range: SalesRange, filters: &SalesFilters) -> Result<SalesQuery, Failure> {
+    let mut query = SalesQuery::new(range).full_details(filters.full_details);
+    if let Some(updated) = updated_range(filters)? {
+        query = query.updated_in(updated);
+    }
+    if let Some(status) = &filters.status {
+        query = query.status(status.as_str().into());
+    }
+    if let Some(method) = &filters.payment_method {
+        query = query.payment_method(method.as_str().into());
+    }
+    if let Some(id) = &filters.product_id {
+        query = query.product_id(id.clone());
+    }
+    if let Some(id) = &filters.affiliate_id {
+        query = query.affiliate_id(id.clone());
+    }
+    Ok(query)
+}
+
+fn updated_range(filters: &SalesFilters) -> Result<Option<SalesRange>, Failure> {
+    match (&filters.updated_from, &filters.updated_to) {
+        (Some(from), Some(to)) => Ok(Some(SalesRange::parse(from, to)?)),
+        _ => Ok(None),
+    }
+}
+
+pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
+    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    let mut request = client
+        .get_stats()
+        .start_date(timestamp(range.start()))
+        .end_date(timestamp(range.end()));
+    if let Some(id) = args.product_id {
+        request = request.product_id(id);
+    }
+    let stats = request.send().await?;
+    output::document(&stats.into_inner())
+}
+
+pub async fn balance(client: &Client, legal_entity_id: Option<String>) -> Outcome {
+    let balance = match legal_entity_id {
+        Some(id) => {
+            client
+                .get_legal_entity_balance()
+                .legal_entity_id(id)
+                .send()
+                .await
+        }
+        None => client.get_balance().send().await,
+    };
+    output::document(&balance?.into_inner())
+}
+
+pub async fn products(client: &Client, command: ProductsCommand) -> Outcome {
+    match command {
+        ProductsCommand::List { paging } if paging.single_page() => {
+            let mut request = client
+                .list_products()
+                .page_number(paging.page_number.unwrap_or(1));
+            if let Some(size) = paging.page_size {
+                request = request.page_size(size);
+            }
+            let page = request.send().await?;
+            output::document(&page.into_inner())
+        }
+        ProductsCommand::List { .. } => print_stream(client.products()).await,
+        ProductsCommand::Get { id } => {
+            let product = client.get_product().id(id).send().await;
+            output::document(&product?.into_inner())
+        }
+    }
+}
+
+pub async fn payouts(client: &Client, command: PayoutsCommand) -> Outcome {
+    match command {
+        PayoutsCommand::List {
+            legal_entity_id,
+            paging,
+        } if paging.single_page() => {
+            let mut request = client
+                .list_payouts()
+                .page_number(paging.page_number.unwrap_or(1));
+            if let Some(size) = paging.page_size {
+                request = request.page_size(size);
+            }
+            if let Some(id) = legal_entity_id {
+                request = request.legal_entity_id(id);
+            }
+            let page = request.send().await?;
+            output::document(&page.into_inner())
+        }
+        PayoutsCommand::List {
+            legal_entity_id, ..
+        } => print_stream(client.payouts(legal_entity_id.as_deref())).await,
+        PayoutsCommand::Get { id } => {
+            let payout = client.get_payout().id(id).send().await;
+            output::document(&payout?.into_inner())
+        }
+        PayoutsCommand::Create { amount } => {
+            let body = types::PayoutRequest {
+                amount: Cents(amount),
+            };
+            let answer = client.create_payout().body(body).send().await;
+            output::document(&answer?.into_inner())
+        }
+    }
+}
+
+pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome {
+    match command {
+        AffiliatesCommand::List {
+            status,
+            product_id,
+            search,
+            paging,
+        } => {
+            if !paging.single_page() {
+                let filter = AffiliateFilter {
+                    status,
+                    product_id,
+                    search,
+                };
+                return print_stream(client.affiliates(filter)).await;
+            }
+            let mut request = client
+                .list_affiliates()
+                .page_number(paging.page_number.unwrap_or(1));
+            if let Some(size) = paging.page_size {
+                request = request.page_size(size);
+            }
+            if let Some(status) = status {
+                request = request.status(status);
+            }
+            if let Some(id) = product_id {
+                request = request.product_id(id);
+            }
+            if let Some(search) = search {
+                request = request.search(search);
+            }
+            let page = request.send().await?;
+            output::document(&page.into_inner())
+        }
+        AffiliatesCommand::Get { id } => {
+            let affiliate = client.get_affiliate().id(id).send().await;
+            output::document(&affiliate?.into_inner())
+        }
+        AffiliatesCommand::Update {
+            id,
+            commission,
+            status,
+        } => {
+            let body = types::AffiliateRequest {
+                commission: commission.map(Cents),
+                status: status.as_deref().map(Into::into),
+            };
+            let affiliate = client.update_affiliate().id(id).body(body).send().await;
+            output::document(&affiliate?.into_inner())
+        }
+    }
+}
+
+pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
+    match command {
+        WebhooksCommand::List {
+            product_id,
+            search,
+            paging,
+        } => {
+            let list = |page: u64, size: Option<u64>| {
+                let mut request = client.list_webhooks().page_number(page);
+                if let Some(size) = size {
+                    request = request.page_size(size);
+                }
+                if let Some(id) = &product_id {
+                    request = request.product_id(id.clone());
+                }
+                if let Some(search) = &search {
+                    request = request.search(search.clone());
+                }
+                request
+            };
+            if paging.single_page() {
+                let request = list(paging.page_number.unwrap_or(1), paging.page_size);
+                let page = request.send().await?;
+                return output::document(&page.into_inner());
+            }
+            print_all_pages(|page| {
+                let request = list(page, Some(u64::from(CAPPED_PAGE_SIZE)));
+                async move {
+                    let page = request.send().await?.into_inner();
+                    Ok((page.data, count_of(&page.pagination)))
+                }
+            })
+            .await
+        }
+        WebhooksCommand::Get { id } => {
+            let webhook = client.get_webhook().id(id).send().await;
+            output::document(&webhook?.into_inner())
+        }
+        WebhooksCommand::Create {
+            name,
+            url,
+            products,
+            triggers,
+            token,
+        } => {
+            let body = types::WebhookRequest {
+                name,
+                products,
+                token: token.map(Secret::new),
+                triggers: triggers
+                    .iter()
+                    .map(|name| Trigger::from(name.as_str()))
+                    .collect(),
+                url,
+            };
+            let webhook = client.create_webhook().body(body).send().await;
+            output::document(&webhook?.into_inner())
+        }
+        WebhooksCommand::Update {
+            id,
+            name,
+            url,
+            products,
+            triggers,
+            token,
+        } => {
+            // The API replaces the whole registration: start from the current one.
+            let current = client.get_webhook().id(id.clone()).send().await;
+            let current = current?.into_inner();
+            let triggers = if triggers.is_empty() {
+                current.triggers
+            } else {
+                triggers
+                    .iter()
+                    .map(|name| Trigger::from(name.as_str()))
+                    .collect()
+            };
+            let body = types::WebhookRequest {
+                name: name.or(current.name).unwrap_or_default(),
+                products: products
+                    .or(current.products)
+                    .unwrap_or_else(|| "all".into()),
+                token: token.map(Secret::new).or(current.token),
+                triggers,
+                url: url.or(current.url).unwrap_or_default(),
+            };
+            let webhook = client.update_webhook().id(id).body(body).send().await;
+            output::document(&webhook?.into_inner())
+        }
+        WebhooksCommand::Delete { id } => {
+            client.delete_webhook().id(id.clone()).send().await?;
+            output::document(&json!({ "id": id, "deleted": true }))
+        }
+    }
+}
+
+pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
+    let EventsCommand::Participants(args) = command;
+    let paging = args.paging;
+    let bounds = ParticipantDates::parse(&args)?;
+    if paging.single_page() {
+        let mut request =
+            participants(client, &args, &bounds).page_number(paging.page_number.unwrap_or(1));
+        if let Some(size) = paging.page_size {
+            request = request.page_size(size);
+        }
+        let page = request.send().await?;
+        return output::document(&page.into_inner());
+    }
+    print_all_pages(|page| {
+        let request = participants(client, &args, &bounds)
+            .page_number(page)
+            .page_size(u64::from(CAPPED_PAGE_SIZE));
+        async move {
+            let page = request.send().await?.into_inner();
+            let count = count_of(&page.pagination);
+            let items = page.data.map(|data| data.participants).unwrap_or_default();
+            Ok((items, count))
+        }
+    })
+    .await
+}
+
+/// The date filters of `events participants`, as the API wants them.
+struct ParticipantDates {
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
+}
+
+impl ParticipantDates {
+    fn parse(args: &ParticipantsArgs) -> Result<Self, Failure> {
+        let start = |text: &Option<String>| text.as_deref().map(|t| instant(t, false)).transpose();
+        let end = |text: &Option<String>| text.as_deref().map(|t| instant(t, true)).transpose();
+        Ok(ParticipantDates {
+            created_from: start(&args.created_from)?,
+            created_to: end(&args.created_to)?,
+            updated_from: start(&args.updated_from)?,
+            updated_to: end(&args.updated_to)?,
+        })
+    }
+}
+
+fn participants<'a>(
+    client: &'a Client,
+    args: &ParticipantsArgs,
+    dates: &ParticipantDates,
+) -> kiwify::generated::builder::ListEventParticipants<'a> {
+    let mut request = client
+        .list_event_participants()
+        .product_id(args.product_id.clone());
+    if let Some(checked_in) = args.checked_in {
+        request = request.checked_in(checked_in);
+    }
+    if let Some(id) = &args.batch_id {
+        request = request.batch_id(id.clone());
+    }
+    if let Some(id) = &args.external_id {
+        request = request.external_id(id.clone());
+    }
+    if let Some(id) = &args.order_id {
+        request = request.order_id(id.clone());
+    }
+    if let Some(cpf) = &args.cpf {
+        request = request.cpf(cpf.clone());
+    }
+    if let Some(phone) = &args.phone {
+        request = request.phone(phone.clone());
+    }
+    if let Some(start) = &dates.created_from {
+        request = request.created_at_start_date(start.clone());
+    }
+    if let Some(end) = &dates.created_to {
+        request = request.created_at_end_date(end.clone());
+    }
+    if let Some(start) = &dates.updated_from {
+        request = request.updated_at_start_date(start.clone());
+    }
+    if let Some(end) = &dates.updated_to {
+        request = request.updated_at_end_date(end.clone());
+    }
+    request
+}
+
+/// One end of a period as the API wants it: `YYYY-MM-DD` is a Brasília day (its start, or for
+/// an end its end, exclusive); anything else must be an RFC 3339 instant.
+fn instant(text: &str, end: bool) -> Result<String, Failure> {
+    if let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        let range = SalesRange::brasilia_days(day, day)?;
+        return Ok(timestamp(if end { range.end() } else { range.start() }));
+    }
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|instant| timestamp(instant.with_timezone(&Utc)))
+        .map_err(|_| {
+            Failure::new(format!(
+                "{text:?} is not a date (YYYY-MM-DD) or a timestamp (such as 2026-03-10T00:00:00Z)"
+            ))
+        })
+}
+
+fn count_of(pagination: &types::Pagination) -> u64 {
+    u64::try_from(pagination.count).unwrap_or(0)
+}
+
+/// Prints every item of a library stream, one per line.
+async fn print_stream<T: Serialize>(
+    stream: impl Stream<Item = kiwify::Result<T>> + Unpin,
+) -> Outcome {
+    let mut stream = stream;
+    let mut lines = Lines::stdout();
+    while let Some(item) = stream.next().await {
+        lines.write(&item?)?;
+    }
+    lines.finish()
+}
+
+/// Reads pages 1, 2, … with `fetch` (items, and the `count` the API reports) and prints every
+/// item, one per line, until `count` items were read or a page comes back empty.
+async fn print_all_pages<T, F, Fut>(mut fetch: F) -> Outcome
+where
+    T: Serialize,
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = kiwify::Result<(Vec<T>, u64)>>,
+{
+    let mut lines = Lines::stdout();
+    let mut read = 0u64;
+    for page in 1..=MAX_PAGES {
+        let (items, count) = fetch(page).await?;
+        if items.is_empty() {
+            break;
+        }
+        read += items.len() as u64;
+        for item in &items {
+            lines.write(item)?;
+        }
+        if read >= count {
+            break;
+        }
+    }
+    lines.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_ends_read_days_as_brasilia_days_and_keep_instants() {
+        assert_eq!(
+            instant("2026-03-10", false).unwrap(),
+            "2026-03-10T03:00:00.000Z"
+        );
+        assert_eq!(
+            instant("2026-03-10", true).unwrap(),
+            "2026-03-11T03:00:00.000Z"
+        );
+        assert_eq!(
+            instant("2026-03-10T12:30:00-03:00", true).unwrap(),
+            "2026-03-10T15:30:00.000Z"
+        );
+        let refused = instant("10/03/2026", false).unwrap_err().to_string();
+        assert!(refused.contains("10/03/2026"), "{refused}");
+    }
+}

@@ -1,0 +1,605 @@
+//! The `kiwify` binary against an in-process sandbox: the commands run as child processes with
+//! the sandbox's URL and credentials in their environment.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kiwify::model::{PaymentMethod, SaleStatus};
+use kiwify::rate::RateLimit;
+use kiwify::sandbox::{NewSale, Sandbox, SandboxConfig};
+use kiwify::{Client, Credentials, SalesQuery, SalesRange};
+use serde_json::Value;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_kiwify");
+
+/// The environment of a child: the sandbox's (when given) and nothing else of `KIWIFY_*`.
+fn command(sandbox: Option<&Sandbox>, args: &[&str]) -> Command {
+    let mut command = Command::new(BINARY);
+    command.args(args);
+    for name in [
+        "KIWIFY_BASE_URL",
+        "KIWIFY_CLIENT_ID",
+        "KIWIFY_CLIENT_SECRET",
+        "KIWIFY_ACCOUNT_ID",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    if let Some(sandbox) = sandbox {
+        let credentials = sandbox.credentials();
+        command
+            .env("KIWIFY_BASE_URL", sandbox.base_url())
+            .env("KIWIFY_CLIENT_ID", credentials.client_id)
+            .env("KIWIFY_CLIENT_SECRET", credentials.client_secret)
+            .env("KIWIFY_ACCOUNT_ID", credentials.account_id);
+    }
+    command
+}
+
+/// Runs `command` to its end off the runtime's threads, so that the sandbox keeps serving, and
+/// feeds it `stdin`.
+async fn run(mut command: Command, stdin: &[u8]) -> Output {
+    let stdin = stdin.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the kiwify binary starts");
+        let mut input = child.stdin.take().expect("stdin is piped");
+        // A command that does not read stdin may close it first: that is not a failure here.
+        let _ = input.write_all(&stdin);
+        drop(input);
+        child.wait_with_output().expect("the kiwify binary runs")
+    })
+    .await
+    .expect("the child's thread")
+}
+
+async fn kiwify(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let mut full = vec!["--rate-limit", "0"];
+    full.extend_from_slice(args);
+    run(command(Some(sandbox), &full), b"").await
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_success(output: &Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}\nstdout: {}",
+        stderr(output),
+        stdout(output)
+    );
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("{error}: not JSON: {text}"))
+}
+
+fn sandbox_without_limit() -> SandboxConfig {
+    SandboxConfig {
+        rate_limit: None,
+        ..SandboxConfig::default()
+    }
+}
+
+fn client(sandbox: &Sandbox) -> Client {
+    let credentials = sandbox.credentials();
+    Client::builder()
+        .base_url(sandbox.base_url())
+        .credentials(Credentials::new(
+            credentials.client_id,
+            credentials.client_secret,
+            credentials.account_id,
+        ))
+        .rate_limit(RateLimit::disabled())
+        .build()
+        .expect("a client for the sandbox")
+}
+
+/// A fresh empty directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+// ---- sales export ----
+
+/// A year of sales: five 90-day windows.
+const FROM: &str = "2025-12-01";
+const TO: &str = "2026-11-30";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_over_several_windows_yields_every_sale_once() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+
+    let range = SalesRange::parse(FROM, TO).unwrap();
+    assert!(range.windows(kiwify::paginate::MAX_SALES_WINDOW).len() >= 4);
+    let mut expected = HashSet::new();
+    let mut sales = client(&sandbox).sales(SalesQuery::new(range));
+    while let Some(sale) = sales.next().await {
+        expected.insert(sale.unwrap().id);
+    }
+    assert!(expected.len() > 1000, "the sandbox seeds a year of sales");
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "sales",
+            "export",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--page-size",
+            "37",
+        ],
+    )
+    .await;
+    assert_success(&output);
+    assert!(
+        output.stderr.is_empty(),
+        "nothing on stderr when it is not a terminal: {}",
+        stderr(&output)
+    );
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|line| json(line)["id"].as_str().expect("a sale id").to_owned())
+        .collect();
+    let exported: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(exported.len(), ids.len(), "each sale once");
+    assert_eq!(exported, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_to_a_csv_file_writes_a_header_and_one_row_per_sale() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let dir = scratch("export-csv");
+    let path = dir.join("sales.csv");
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "sales",
+            "export",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--format",
+            "csv",
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_success(&output);
+    assert!(output.stdout.is_empty() && output.stderr.is_empty());
+    assert!(!dir.join("sales.csv.partial").exists());
+
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "id");
+    assert!(headers.iter().any(|column| column == "customer_email"));
+    let status = headers
+        .iter()
+        .position(|column| column == "status")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let range = SalesRange::parse(FROM, TO).unwrap();
+    let mut expected = 0;
+    let mut sales = client(&sandbox).sales(SalesQuery::new(range));
+    while let Some(sale) = sales.next().await {
+        sale.unwrap();
+        expected += 1;
+    }
+    assert_eq!(rows.len(), expected);
+    assert!(
+        rows.iter()
+            .all(|row| !row[0].is_empty() && !row[status].is_empty())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_export_leaves_no_file_that_looks_complete() {
+    // Three requests a minute, and no retries: the export fails on its fourth page.
+    let config = SandboxConfig {
+        rate_limit: Some((3, Duration::from_secs(60))),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with(config).await.unwrap();
+    let dir = scratch("export-failure");
+    let path = dir.join("sales.jsonl");
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "--max-retries",
+            "0",
+            "sales",
+            "export",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--page-size",
+            "10",
+            "--concurrency",
+            "1",
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    assert!(
+        message.contains("export stopped after 30 sales"),
+        "{message}"
+    );
+    assert!(message.contains("429"), "{message}");
+    assert!(!path.exists(), "no file under the final name");
+    let partial = std::fs::read_to_string(dir.join("sales.jsonl.partial")).unwrap();
+    assert_eq!(partial.lines().count(), 30);
+}
+
+// ---- refunds and webhooks ----
+
+/// A local receiver that answers 200 to every POST.
+async fn receiver() -> SocketAddr {
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_through_the_cli_shows_in_the_sandbox() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let sale = sandbox
+        .create_sale(NewSale {
+            payment_method: PaymentMethod::Pix,
+            ..NewSale::default()
+        })
+        .await
+        .unwrap();
+
+    // A Pix sale needs a Pix key: the API's refusal is one line with its status and message.
+    let output = kiwify(&sandbox, &["sales", "refund", &sale.id]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("400") && message.contains("pixKey"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1);
+    assert_eq!(
+        sandbox.sale(&sale.id).unwrap().status,
+        Some(SaleStatus::Paid)
+    );
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "sales",
+            "refund",
+            &sale.id,
+            "--pix-key",
+            "customer@example.com",
+        ],
+    )
+    .await;
+    assert_success(&output);
+    assert_eq!(json(&stdout(&output))["refunded"], true);
+    assert_eq!(
+        sandbox.sale(&sale.id).unwrap().status,
+        Some(SaleStatus::Refunded)
+    );
+
+    let output = kiwify(&sandbox, &["sales", "get", &sale.id]).await;
+    assert_success(&output);
+    assert_eq!(json(&stdout(&output))["status"], "refunded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_verify_accepts_a_sandbox_delivery_and_rejects_a_tampered_one() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let sale = sandbox.create_sale(NewSale::default()).await.unwrap();
+    let token = "cli-test-token-0123456789abcdef";
+    let url = format!("http://{}/kiwify?source=cli-test", receiver().await);
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "webhooks",
+            "create",
+            "--name",
+            "cli test",
+            "--url",
+            &url,
+            "--trigger",
+            "compra_reembolsada",
+            "--token",
+            token,
+        ],
+    )
+    .await;
+    assert_success(&output);
+    assert_eq!(json(&stdout(&output))["triggers"][0], "compra_reembolsada");
+
+    assert_success(&kiwify(&sandbox, &["sales", "refund", &sale.id]).await);
+    let deliveries = sandbox.deliveries();
+    let delivery = deliveries
+        .iter()
+        .find(|delivery| delivery.trigger == "compra_reembolsada")
+        .expect("the refund was delivered");
+    assert_eq!(delivery.status, Some(200), "{:?}", delivery.error);
+
+    // From stdin, with the URL the delivery was posted to.
+    let verify = |tokens: &[&str], signed: &[&str]| {
+        let mut args = vec!["webhook", "verify"];
+        for token in tokens {
+            args.extend(["--token", token]);
+        }
+        args.extend_from_slice(signed);
+        command(None, &args)
+    };
+    let output = run(
+        verify(&["old-token", token], &["--url", &delivery.url]),
+        delivery.body.as_bytes(),
+    )
+    .await;
+    assert_success(&output);
+    let event = json(&stdout(&output));
+    assert_eq!(event["event_type"], "order_refunded");
+    assert_eq!(event["order_id"], sale.id.as_str());
+    assert_eq!(event["event"]["order_id"], sale.id.as_str());
+    assert_eq!(event["event"]["order_status"], "refunded");
+    assert_eq!(
+        event["idempotency_key"],
+        format!("{}:order_refunded", sale.id)
+    );
+
+    // From a file, with the signature alone.
+    let dir = scratch("webhook-verify");
+    let file = dir.join("body.json");
+    std::fs::write(&file, &delivery.body).unwrap();
+    let output = run(
+        verify(
+            &[token],
+            &["--signature", &delivery.signature, file.to_str().unwrap()],
+        ),
+        b"",
+    )
+    .await;
+    assert_success(&output);
+
+    // One byte changed, or the wrong token: refused, with the reason on stderr.
+    let tampered = delivery.body.replacen("refunded", "refundeD", 1);
+    assert_ne!(tampered, delivery.body);
+    for (tokens, body) in [
+        (&[token][..], tampered.as_bytes()),
+        (&["not-the-token"][..], delivery.body.as_bytes()),
+    ] {
+        let output = run(verify(tokens, &["--url", &delivery.url, "-"]), body).await;
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        assert!(
+            stderr(&output).contains("signature does not match"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+// ---- errors, usage and secrets ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_credential_is_named_and_exits_1() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    for missing in [
+        "KIWIFY_CLIENT_ID",
+        "KIWIFY_CLIENT_SECRET",
+        "KIWIFY_ACCOUNT_ID",
+    ] {
+        let mut command = command(Some(&sandbox), &["products", "list"]);
+        command.env_remove(missing);
+        let output = run(command, b"").await;
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            stderr(&output).trim(),
+            format!("error: missing credential: set {missing}")
+        );
+    }
+    assert_eq!(sandbox.token_requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    for args in [
+        &["sales", "refund"][..],
+        &["sales", "export", "--from", FROM],
+        &["payouts", "create", "--amount", "-5"],
+        &["affiliates", "update", "some-id"],
+        &[
+            "webhooks",
+            "create",
+            "--name",
+            "x",
+            "--url",
+            "http://x",
+            "--trigger",
+            "nope",
+        ],
+        &["webhook", "verify", "--token", "t"],
+        &["no-such-command"],
+    ] {
+        let output = kiwify(&sandbox, args).await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(sandbox.requests() + sandbox.token_requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_exit_1_with_the_status_and_message() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let output = kiwify(&sandbox, &["sales", "get", "no-such-sale"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("error: ") && message.contains("404"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1);
+
+    let mut command = command(Some(&sandbox), &["token"]);
+    command.env("KIWIFY_CLIENT_SECRET", "wrong");
+    let output = run(command, b"").await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("KIWIFY_CLIENT_SECRET"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_shows_expiry_and_scopes_but_never_the_token() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let output = kiwify(&sandbox, &["--verbose", "token"]).await;
+    assert_success(&output);
+    assert_eq!(sandbox.token_requests(), 1);
+
+    let text = stdout(&output);
+    let answer = json(&text);
+    assert!(answer["expires_in"].as_u64().unwrap() > 3600);
+    assert!(answer["expires_at"].as_str().unwrap().ends_with('Z'));
+    let scopes: Vec<&str> = answer["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|scope| scope.as_str().unwrap())
+        .collect();
+    assert!(scopes.contains(&"sales") && scopes.contains(&"webhooks"));
+    // The sandbox issues JWTs, which start with `eyJ`; the secret is a fixed test value.
+    for secret in ["eyJ", "sandbox-secret", "access_token", "Bearer"] {
+        assert!(!text.contains(secret), "stdout shows {secret}: {text}");
+        assert!(!stderr(&output).contains(secret), "stderr shows {secret}");
+    }
+}
+
+// ---- lists ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_print_every_item_per_line_or_one_page_as_a_document() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+
+    let output = kiwify(&sandbox, &["products", "list"]).await;
+    assert_success(&output);
+    let products: Vec<Value> = stdout(&output).lines().map(json).collect();
+    assert!(products.len() > 2);
+    assert!(products.iter().all(|product| product["id"].is_string()));
+
+    let output = kiwify(&sandbox, &["products", "list", "--page-size", "2"]).await;
+    assert_success(&output);
+    let page = json(&stdout(&output));
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    assert_eq!(page["pagination"]["count"], products.len());
+
+    let output = kiwify(
+        &sandbox,
+        &[
+            "sales",
+            "list",
+            "--start-date",
+            "2026-11-01",
+            "--end-date",
+            "2026-11-20",
+        ],
+    )
+    .await;
+    assert_success(&output);
+    let count = stdout(&output).lines().count();
+    let output = kiwify(
+        &sandbox,
+        &[
+            "sales",
+            "list",
+            "--start-date",
+            "2026-11-01",
+            "--end-date",
+            "2026-11-20",
+            "--page-number",
+            "1",
+        ],
+    )
+    .await;
+    assert_success(&output);
+    assert_eq!(json(&stdout(&output))["pagination"]["count"], count);
+}
+
+// ---- the sandbox command ----
+
+#[test]
+fn the_sandbox_command_prints_exports_that_work() {
+    let mut child = Command::new(BINARY)
+        .args(["sandbox", "--port", "0", "--no-rate-limit"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut exports = Vec::new();
+    for _ in 0..4 {
+        let line = lines.next().expect("an export line").unwrap();
+        let (name, value) = line
+            .strip_prefix("export ")
+            .and_then(|assignment| assignment.split_once('='))
+            .unwrap_or_else(|| panic!("not an export line: {line}"));
+        exports.push((name.to_owned(), value.to_owned()));
+    }
+    let names: Vec<&str> = exports.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "KIWIFY_BASE_URL",
+            "KIWIFY_CLIENT_ID",
+            "KIWIFY_CLIENT_SECRET",
+            "KIWIFY_ACCOUNT_ID"
+        ]
+    );
+
+    let output = command(None, &["balance"]).envs(exports).output().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_success(&output);
+    assert!(json(&stdout(&output))["available"].is_number());
+}
