@@ -228,34 +228,45 @@ impl<'de> Deserialize<'de> for Scopes {
     }
 }
 
-/// Defines a string enumeration that keeps values it does not know in `Other`.
+/// Defines a string enumeration that keeps values it does not know in `Other`: parsing and
+/// deserializing never fail, and an unknown value is written back as it came.
 macro_rules! open_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$doc:meta])* $variant:ident = $text:literal,)* }) => {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident => $text:literal, )*
+        }
+    ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
-            $($(#[$doc])* $variant,)*
-            /// A value this version of the crate does not know, kept as sent.
+            $( $(#[$variant_meta])* $variant, )*
+            /// A value this crate does not know, kept as sent. Parsing never puts a known value
+            /// here, so compare values made with `parse` or `From<&str>`.
             Other(String),
         }
 
         impl $name {
+            /// The values this crate knows, as the API spells them.
+            pub const NAMES: &'static [&'static str] = &[$( $text, )*];
+
             /// The value as the API spells it.
             pub fn as_str(&self) -> &str {
                 match self {
-                    $(Self::$variant => $text,)*
+                    $( Self::$variant => $text, )*
                     Self::Other(text) => text,
                 }
             }
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = std::convert::Infallible;
+            type Err = ::std::convert::Infallible;
 
+            /// Never fails: an unknown value becomes `Other`.
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 Ok(match text {
-                    $($text => Self::$variant,)*
+                    $( $text => Self::$variant, )*
                     other => Self::Other(other.to_owned()),
                 })
             }
@@ -282,38 +293,39 @@ macro_rules! open_enum {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from(text.as_str()))
+                let text = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::from(text.as_ref()))
             }
         }
     };
 }
+pub(crate) use open_enum;
 
 open_enum! {
     /// Status of a sale. Card sales may show `approved` where boleto and Pix show `paid`.
-    SaleStatus {
+    pub enum SaleStatus {
         /// Approved (card sales).
-        Approved = "approved",
+        Approved => "approved",
         /// Authorized, not yet captured.
-        Authorized = "authorized",
+        Authorized => "authorized",
         /// Charged back by the card holder.
-        Chargedback = "chargedback",
+        Chargedback => "chargedback",
         /// Paid.
-        Paid = "paid",
+        Paid => "paid",
         /// Pending.
-        Pending = "pending",
+        Pending => "pending",
         /// Refund pending.
-        PendingRefund = "pending_refund",
+        PendingRefund => "pending_refund",
         /// Being processed.
-        Processing = "processing",
+        Processing => "processing",
         /// Refunded.
-        Refunded = "refunded",
+        Refunded => "refunded",
         /// Refund requested.
-        RefundRequested = "refund_requested",
+        RefundRequested => "refund_requested",
         /// Refused.
-        Refused = "refused",
+        Refused => "refused",
         /// Waiting for payment (boleto or Pix generated).
-        WaitingPayment = "waiting_payment",
+        WaitingPayment => "waiting_payment",
     }
 }
 
@@ -326,25 +338,25 @@ impl SaleStatus {
 
 open_enum! {
     /// How a sale was paid.
-    PaymentMethod {
+    pub enum PaymentMethod {
         /// Boleto bancário.
-        Boleto = "boleto",
+        Boleto => "boleto",
         /// Credit card.
-        CreditCard = "credit_card",
+        CreditCard => "credit_card",
         /// Pix.
-        Pix = "pix",
+        Pix => "pix",
     }
 }
 
 open_enum! {
     /// Status of an affiliate.
-    AffiliateStatus {
+    pub enum AffiliateStatus {
         /// Active.
-        Active = "active",
+        Active => "active",
         /// Blocked.
-        Blocked = "blocked",
+        Blocked => "blocked",
         /// Refused.
-        Refused = "refused",
+        Refused => "refused",
     }
 }
 

@@ -49,20 +49,6 @@ pub(crate) fn event_type(trigger: &str) -> &'static str {
     }
 }
 
-/// The trigger names `POST /webhooks` accepts.
-pub(crate) const TRIGGERS: [&str; 10] = [
-    "compra_aprovada",
-    "compra_recusada",
-    "compra_reembolsada",
-    "chargeback",
-    "boleto_gerado",
-    "pix_gerado",
-    "carrinho_abandonado",
-    "subscription_canceled",
-    "subscription_late",
-    "subscription_renewed",
-];
-
 /// The client deliveries are sent with: no proxy, no redirects (Kiwify follows none), a
 /// timeout. With the `tls-ring` feature it carries its own ring-based TLS configuration with
 /// no trusted roots, so building it needs no process-wide crypto provider; deliveries to

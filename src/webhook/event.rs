@@ -6,88 +6,16 @@
 //! deliveries. Values that drift in type are normalised (see each field), `""` reads as absent,
 //! and unknown keys are ignored.
 
-use std::convert::Infallible;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::de;
 
-/// Declares a string-valued enum with known names and an `Other(String)` fallback.
-macro_rules! named_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$variant_meta:meta])* $variant:ident => $text:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$variant_meta])* $variant, )*
-            /// A name this crate does not know, kept as sent. Parsing never puts a known name
-            /// here, so compare values made with `parse` or `From<&str>`.
-            Other(String),
-        }
-
-        impl $name {
-            /// The name as Kiwify writes it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $text, )*
-                    Self::Other(name) => name,
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Infallible;
-
-            /// Never fails: an unknown name becomes `Other`.
-            fn from_str(name: &str) -> Result<Self, Self::Err> {
-                Ok(match name {
-                    $( $text => Self::$variant, )*
-                    other => Self::Other(other.to_owned()),
-                })
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(name: &str) -> Self {
-                match name.parse() {
-                    Ok(known) => known,
-                    Err(never) => match never {},
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-                Ok(Self::from(name.as_ref()))
-            }
-        }
-    };
-}
-
-named_enum! {
+crate::model::open_enum! {
     /// A trigger name, as the webhooks API takes it (`triggers[]`, in Portuguese).
     ///
     /// Deliveries carry the English [`EventType`] instead; [`Trigger::event_type`] and
@@ -116,7 +44,7 @@ named_enum! {
     }
 }
 
-named_enum! {
+crate::model::open_enum! {
     /// The `webhook_event_type` of an order delivery (English).
     pub enum EventType {
         /// `order_approved`, from trigger `compra_aprovada`; order status usually `paid`.
@@ -788,6 +716,7 @@ mod tests {
 
     #[test]
     fn every_known_trigger_round_trips_and_maps_back() {
+        assert_eq!(Trigger::NAMES, TRIGGERS);
         for name in TRIGGERS {
             let trigger: Trigger = name.into();
             assert!(

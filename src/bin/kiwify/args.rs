@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::{NonEmptyStringValueParser, PossibleValuesParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use kiwify::webhook::Trigger;
 
 /// Command-line client for the Kiwify public API.
 ///
@@ -307,20 +308,6 @@ pub enum AffiliatesCommand {
     },
 }
 
-/// Trigger names the webhooks API takes (Portuguese, as the API spells them).
-pub const TRIGGERS: [&str; 10] = [
-    "compra_aprovada",
-    "compra_recusada",
-    "compra_reembolsada",
-    "chargeback",
-    "boleto_gerado",
-    "pix_gerado",
-    "carrinho_abandonado",
-    "subscription_canceled",
-    "subscription_late",
-    "subscription_renewed",
-];
-
 #[derive(Debug, Subcommand)]
 pub enum WebhooksCommand {
     /// Every webhook registration, or one page (tokens included, as the API returns them)
@@ -351,7 +338,7 @@ pub enum WebhooksCommand {
         #[arg(long, value_name = "all|PRODUCT_ID", default_value = "all")]
         products: String,
         /// An event to send (repeat for several)
-        #[arg(long = "trigger", value_name = "T", required = true, value_parser = PossibleValuesParser::new(TRIGGERS))]
+        #[arg(long = "trigger", value_name = "T", required = true, value_parser = PossibleValuesParser::new(Trigger::NAMES))]
         triggers: Vec<String>,
         /// Signing token (a long random one); the API generates one when absent
         #[arg(long, value_parser = NonEmptyStringValueParser::new())]
@@ -372,7 +359,7 @@ pub enum WebhooksCommand {
         #[arg(long, value_name = "all|PRODUCT_ID")]
         products: Option<String>,
         /// The events to send, replacing the current list (repeat for several)
-        #[arg(long = "trigger", value_name = "T", value_parser = PossibleValuesParser::new(TRIGGERS))]
+        #[arg(long = "trigger", value_name = "T", value_parser = PossibleValuesParser::new(Trigger::NAMES))]
         triggers: Vec<String>,
         /// New signing token
         #[arg(long, value_parser = NonEmptyStringValueParser::new())]

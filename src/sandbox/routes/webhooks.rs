@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::generated::types::Webhook;
 use crate::model::Secret;
 use crate::sandbox::SandboxError;
-use crate::sandbox::deliver::TRIGGERS;
 use crate::sandbox::state::{State, now_millis};
+use crate::webhook::Trigger;
 
 use super::query::{PAGE_CAP, Query, contains_ignoring_case, paginate};
 use super::{Answer, bad_request, json_object, not_found_error, ok, string_field};
@@ -57,10 +57,10 @@ fn webhook_input(state: &State, body: &Bytes) -> Result<WebhookInput, SandboxErr
         Some(Value::Array(items)) if !items.is_empty() => items
             .iter()
             .map(|item| match item.as_str() {
-                Some(name) if TRIGGERS.contains(&name) => Ok(name.to_owned()),
+                Some(name) if Trigger::NAMES.contains(&name) => Ok(name.to_owned()),
                 _ => Err(bad_request(format!(
                     "triggers must name known triggers ({}), not {item}",
-                    TRIGGERS.join(", ")
+                    Trigger::NAMES.join(", ")
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?,
