@@ -194,15 +194,10 @@ impl SalesRange {
     /// excluded). Refused, naming the value, when either does not parse or `from` is not before
     /// `to`.
     pub fn parse(from: &str, to: &str) -> Result<Self> {
-        let start = match parse_day(from) {
-            Some(day) => SalesRange::brasilia_days(day, day)?.start,
-            None => parse_instant(from)?,
-        };
-        let end = match parse_day(to) {
-            Some(day) => SalesRange::brasilia_days(day, day)?.end,
-            None => parse_instant(to)?,
-        };
-        SalesRange::new(start, end)
+        SalesRange::new(
+            parse_bound(from, Bound::Start)?,
+            parse_bound(to, Bound::End)?,
+        )
     }
 
     /// Start, included.
@@ -230,8 +225,29 @@ impl SalesRange {
     }
 }
 
-fn parse_day(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+/// Which end of a period a date given as text names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The start, included: a calendar day stands for its first instant.
+    Start,
+    /// The end, excluded: a calendar day stands for the first instant after it.
+    End,
+}
+
+/// Parses one end of a period: `YYYY-MM-DD` is a Brasília calendar day, anything else must be an
+/// RFC 3339 timestamp (an exact instant). Refused, naming the text, when it is neither.
+pub fn parse_bound(text: &str, bound: Bound) -> Result<DateTime<Utc>> {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(day) => {
+            let range = SalesRange::brasilia_days(day, day)?;
+            Ok(if bound == Bound::Start {
+                range.start
+            } else {
+                range.end
+            })
+        }
+        Err(_) => parse_instant(text),
+    }
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
@@ -610,6 +626,21 @@ mod tests {
         assert_eq!(range.start, at("2026-03-10T03:00:00Z"));
         assert_eq!(range.end, at("2026-03-11T03:00:00Z"));
         assert_eq!(timestamp(range.start), "2026-03-10T03:00:00.000Z");
+    }
+
+    #[test]
+    fn period_ends_read_days_as_brasilia_days_and_keep_instants() {
+        let read = |text, bound| timestamp(parse_bound(text, bound).unwrap());
+        assert_eq!(read("2026-03-10", Bound::Start), "2026-03-10T03:00:00.000Z");
+        assert_eq!(read("2026-03-10", Bound::End), "2026-03-11T03:00:00.000Z");
+        assert_eq!(
+            read("2026-03-10T12:30:00-03:00", Bound::End),
+            "2026-03-10T15:30:00.000Z"
+        );
+        let refused = parse_bound("10/03/2026", Bound::Start)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("10/03/2026"), "{refused}");
     }
 
     #[test]

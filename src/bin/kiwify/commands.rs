@@ -3,12 +3,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
 use kiwify::generated::types;
 use kiwify::model::{Cents, Secret};
-use kiwify::paginate::{AffiliateFilter, CAPPED_PAGE_SIZE, timestamp};
+use kiwify::paginate::{AffiliateFilter, Bound, CAPPED_PAGE_SIZE, parse_bound, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -482,20 +482,10 @@ fn participants<'a>(
     request
 }
 
-/// One end of a period as the API wants it: `YYYY-MM-DD` is a Brasília day (its start, or for
-/// an end its end, exclusive); anything else must be an RFC 3339 instant.
+/// One end of a period as the API wants it (see [`parse_bound`]).
 fn instant(text: &str, end: bool) -> Result<String, Failure> {
-    if let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        let range = SalesRange::brasilia_days(day, day)?;
-        return Ok(timestamp(if end { range.end() } else { range.start() }));
-    }
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|instant| timestamp(instant.with_timezone(&Utc)))
-        .map_err(|_| {
-            Failure::new(format!(
-                "{text:?} is not a date (YYYY-MM-DD) or a timestamp (such as 2026-03-10T00:00:00Z)"
-            ))
-        })
+    let bound = if end { Bound::End } else { Bound::Start };
+    Ok(timestamp(parse_bound(text, bound)?))
 }
 
 fn count_of(pagination: &types::Pagination) -> u64 {
@@ -538,27 +528,4 @@ where
         }
     }
     lines.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn period_ends_read_days_as_brasilia_days_and_keep_instants() {
-        assert_eq!(
-            instant("2026-03-10", false).unwrap(),
-            "2026-03-10T03:00:00.000Z"
-        );
-        assert_eq!(
-            instant("2026-03-10", true).unwrap(),
-            "2026-03-11T03:00:00.000Z"
-        );
-        assert_eq!(
-            instant("2026-03-10T12:30:00-03:00", true).unwrap(),
-            "2026-03-10T15:30:00.000Z"
-        );
-        let refused = instant("10/03/2026", false).unwrap_err().to_string();
-        assert!(refused.contains("10/03/2026"), "{refused}");
-    }
 }
