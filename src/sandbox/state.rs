@@ -316,19 +316,7 @@ impl Shared {
         require_pix_key: bool,
     ) -> Result<(Sale, Option<Event>), SandboxError> {
         let mut state = self.lock();
-        let Some(record) = state.sales.iter_mut().find(|record| record.sale.id == id) else {
-            return Err(SandboxError::new(404, "Not found"));
-        };
-        if !matches!(
-            record.sale.status,
-            Some(SaleStatus::Paid | SaleStatus::Approved)
-        ) {
-            let status = record.status().to_owned();
-            return Err(SandboxError::new(
-                400,
-                format!("Sale cannot be refunded: its status is {status}"),
-            ));
-        }
+        let record = settled_sale(&mut state, id, "refunded")?;
         let is_pix = record.sale.payment_method == Some(PaymentMethod::Pix);
         if require_pix_key && is_pix && pix_key.is_none_or(|key| key.trim().is_empty()) {
             return Err(SandboxError::new(
@@ -353,19 +341,7 @@ impl Shared {
     /// Marks a `paid` or `approved` sale as charged back.
     pub fn chargeback_sale(&self, id: &str) -> Result<(Sale, Option<Event>), SandboxError> {
         let mut state = self.lock();
-        let Some(record) = state.sales.iter_mut().find(|record| record.sale.id == id) else {
-            return Err(SandboxError::new(404, "Not found"));
-        };
-        if !matches!(
-            record.sale.status,
-            Some(SaleStatus::Paid | SaleStatus::Approved)
-        ) {
-            let status = record.status().to_owned();
-            return Err(SandboxError::new(
-                400,
-                format!("Sale cannot be charged back: its status is {status}"),
-            ));
-        }
+        let record = settled_sale(&mut state, id, "charged back")?;
         record.sale.status = Some(SaleStatus::Chargedback);
         record.sale.updated_at = Some(now_millis());
         let sale = record.sale.clone();
@@ -442,4 +418,26 @@ fn creation_trigger(
 /// Now, truncated to whole milliseconds like the API's timestamps.
 pub(crate) fn now_millis() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default()
+}
+
+/// The `paid` or `approved` sale `id`, which can be refunded or charged back; 404 or 400 else.
+fn settled_sale<'a>(
+    state: &'a mut State,
+    id: &str,
+    action: &str,
+) -> Result<&'a mut SaleRecord, SandboxError> {
+    let Some(record) = state.sales.iter_mut().find(|record| record.sale.id == id) else {
+        return Err(SandboxError::new(404, "Not found"));
+    };
+    if !matches!(
+        record.sale.status,
+        Some(SaleStatus::Paid | SaleStatus::Approved)
+    ) {
+        let status = record.status().to_owned();
+        return Err(SandboxError::new(
+            400,
+            format!("Sale cannot be {action}: its status is {status}"),
+        ));
+    }
+    Ok(record)
 }
