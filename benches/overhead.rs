@@ -3,7 +3,8 @@
 //! One in-process HTTP/1.1 server on loopback answers `POST /v1/oauth/token` and
 //! `GET /v1/sales/{id}` with the vendor's full-sale example. Batches then alternate between
 //!
-//! - (a) a plain `reqwest::Client` GET with the same headers, decoded with
+//! - (a) a plain `reqwest::Client` GET with the same headers (the generated code's
+//!   `api-version` and the client's `User-Agent` included), decoded with
 //!   `serde_json::from_slice::<Sale>`, and
 //! - (b) `client.get_sale().id(..).send()`: cached token, headers, the limiter switched off,
 //!   the retry loop, the tracing span (no subscriber installed) and decoding,
@@ -72,6 +73,7 @@ async fn raw_batch(http: &reqwest::Client, url: &str, count: usize) -> Duration 
         let response = http
             .get(url)
             .header(header::ACCEPT, "application/json")
+            .header("api-version", "1.0.0")
             .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
             .header("x-kiwify-account-id", ACCOUNT_ID)
             .send()
@@ -115,8 +117,12 @@ fn main() {
             .rate_limit(RateLimit::disabled())
             .build()
             .expect("kiwify client");
-        // Built after the kiwify client, which installs the rustls crypto provider.
-        let http = reqwest::Client::builder().build().expect("raw client");
+        // Built after the kiwify client, which installs the rustls crypto provider; with the
+        // same user agent, so that both send the same bytes.
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("kiwify-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("raw client");
         let url = format!("{base_url}/sales/{SALE_ID}");
 
         // Warm up: open both connections, fetch the token, fault in the code paths.
