@@ -229,10 +229,10 @@ impl ClientBuilder {
     /// it is set.
     pub fn from_env(mut self) -> Result<Self> {
         self.credentials = Some(Credentials::from_env()?);
-        if let Ok(base_url) = std::env::var("KIWIFY_BASE_URL") {
-            if !base_url.trim().is_empty() {
-                self.base_url = base_url;
-            }
+        if let Ok(base_url) = std::env::var("KIWIFY_BASE_URL")
+            && !base_url.trim().is_empty()
+        {
+            self.base_url = base_url;
         }
         Ok(self)
     }
@@ -560,13 +560,14 @@ async fn execute(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 let response = buffer_error_body(response).await?;
-                if let Some(token) = &token {
-                    if !token_renewed && rejects_token(&response) {
-                        tracing::debug!("the API rejected the access token; renewing it once");
-                        runtime.tokens.invalidate(token);
-                        token_renewed = true;
-                        continue;
-                    }
+                if let Some(token) = &token
+                    && !token_renewed
+                    && rejects_token(&response)
+                {
+                    tracing::debug!("the API rejected the access token; renewing it once");
+                    runtime.tokens.invalidate(token);
+                    token_renewed = true;
+                    continue;
                 }
                 outcome_status = response.status().as_u16();
                 retry_after = response
@@ -625,10 +626,10 @@ impl Runtime {
     /// The `Authorization` value for `token`, built once per token.
     fn bearer_header(&self, token: &Arc<AccessToken>) -> Option<HeaderValue> {
         let mut cached = self.bearer.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached_token, value)) = cached.as_ref() {
-            if Arc::ptr_eq(cached_token, token) {
-                return Some(value.clone());
-            }
+        if let Some((cached_token, value)) = cached.as_ref()
+            && Arc::ptr_eq(cached_token, token)
+        {
+            return Some(value.clone());
         }
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).ok()?;
         value.set_sensitive(true);

@@ -304,10 +304,11 @@ impl fmt::Display for Error {
         if let Some(wait) = inner.retry_after {
             write!(f, " (retry after {} s)", wait.as_secs())?;
         }
-        if inner.api_message.is_none() && inner.decode_path.is_none() {
-            if let Some(body) = &inner.body {
-                write!(f, ": {}", body.replace(['\n', '\r'], " "))?;
-            }
+        if inner.api_message.is_none()
+            && inner.decode_path.is_none()
+            && let Some(body) = &inner.body
+        {
+            write!(f, ": {}", body.replace(['\n', '\r'], " "))?;
         }
         Ok(())
     }
