@@ -44,13 +44,18 @@ async fn sale_answer() -> impl IntoResponse {
 }
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Starts the server on its own thread and runtime; returns its base URL (with `/v1`).
 fn start_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
     let address = listener.local_addr().expect("local address");
 
     let router = Router::new()
@@ -58,7 +63,10 @@ fn start_server() -> String {
         .route("/v1/sales/{id}", get(sale_answer));
 
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, router).await.unwrap();
@@ -90,7 +98,12 @@ async fn raw_batch(http: &reqwest::Client, url: &str, count: usize) -> Duration 
 async fn client_batch(client: &kiwify::Client, count: usize) -> Duration {
     let started = Instant::now();
     for _ in 0..count {
-        let sale = client.get_sale().id(SALE_ID).send().await.expect("client request");
+        let sale = client
+            .get_sale()
+            .id(SALE_ID)
+            .send()
+            .await
+            .expect("client request");
         std::hint::black_box(sale.into_inner());
     }
     started.elapsed()
@@ -99,20 +112,39 @@ async fn client_batch(client: &kiwify::Client, count: usize) -> Duration {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] }
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, quickly.
     let quick = !std::env::args().any(|argument| argument == "--bench");
-    let rounds = if quick { 2 } else { setting("OVERHEAD_ROUNDS", 20) };
-    let batch = if quick { 10 } else { setting("OVERHEAD_BATCH", 200) };
+    let rounds = if quick {
+        2
+    } else {
+        setting("OVERHEAD_ROUNDS", 20)
+    };
+    let batch = if quick {
+        10
+    } else {
+        setting("OVERHEAD_BATCH", 200)
+    };
 
     let base_url = start_server();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async move {
         let client = kiwify::Client::builder()
-            .credentials(kiwify::Credentials::new("bench-id", "bench-secret", ACCOUNT_ID))
+            .credentials(kiwify::Credentials::new(
+                "bench-id",
+                "bench-secret",
+                ACCOUNT_ID,
+            ))
             .base_url(base_url.clone())
             .rate_limit(RateLimit::disabled())
             .build()
@@ -148,6 +180,9 @@ fn main() {
         println!("overhead: {rounds} rounds x {batch} sequential requests, loopback HTTP/1.1");
         println!("  (a) raw reqwest + serde_json: {raw:9.1} us/request (median)");
         println!("  (b) kiwify client:            {stack:9.1} us/request (median)");
-        println!("  ratio (b)/(a):                {:9.3}  (target <= 1.05)", stack / raw);
+        println!(
+            "  ratio (b)/(a):                {:9.3}  (target <= 1.05)",
+            stack / raw
+        );
     });
 }

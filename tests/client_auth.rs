@@ -40,7 +40,11 @@ async fn mount_sale(server: &MockServer) {
 fn bearers(requests: &[wiremock::Request]) -> Vec<String> {
     requests
         .iter()
-        .map(|request| header(request, "authorization").unwrap_or("(none)").to_owned())
+        .map(|request| {
+            header(request, "authorization")
+                .unwrap_or("(none)")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -63,7 +67,10 @@ async fn fifty_calls_on_a_cold_cache_make_one_token_request() {
         calls.spawn(async move { client.get_sale().id("s1").send().await });
     }
     while let Some(result) = calls.join_next().await {
-        let sale = result.expect("the task ran").map_err(kiwify::Error::from).expect("the call");
+        let sale = result
+            .expect("the task ran")
+            .map_err(kiwify::Error::from)
+            .expect("the call");
         assert_eq!(sale.id, "s1");
     }
 
@@ -75,15 +82,24 @@ async fn fifty_calls_on_a_cold_cache_make_one_token_request() {
         Some("application/x-www-form-urlencoded")
     );
     let form = form_pairs(&token_request.body);
-    assert!(form.contains(&("client_id".into(), CLIENT_ID.into())), "{form:?}");
-    assert!(form.contains(&("client_secret".into(), CLIENT_SECRET.into())), "{form:?}");
+    assert!(
+        form.contains(&("client_id".into(), CLIENT_ID.into())),
+        "{form:?}"
+    );
+    assert!(
+        form.contains(&("client_secret".into(), CLIENT_SECRET.into())),
+        "{form:?}"
+    );
     assert_eq!(header(token_request, "authorization"), None);
     assert_eq!(header(token_request, "x-kiwify-account-id"), None);
 
     let sales = requests_to(&server, "GET", "/v1/sales/s1").await;
     assert_eq!(sales.len(), 50);
     for request in &sales {
-        assert_eq!(header(request, "authorization"), Some(&*format!("Bearer {ACCESS_TOKEN}")));
+        assert_eq!(
+            header(request, "authorization"),
+            Some(&*format!("Bearer {ACCESS_TOKEN}"))
+        );
         assert_eq!(header(request, "x-kiwify-account-id"), Some(ACCOUNT_ID));
     }
 }
@@ -99,14 +115,24 @@ async fn an_expired_token_is_renewed_and_a_fresh_one_reused() {
     let client = client(&server);
 
     for _ in 0..3 {
-        client.get_sale().id("s1").send().await.map_err(kiwify::Error::from).unwrap();
+        client
+            .get_sale()
+            .id("s1")
+            .send()
+            .await
+            .map_err(kiwify::Error::from)
+            .unwrap();
     }
 
     assert_eq!(token_requests(&server).await.len(), 2);
     let sales = requests_to(&server, "GET", "/v1/sales/s1").await;
     assert_eq!(
         bearers(&sales),
-        ["Bearer token-expired", "Bearer token-fresh", "Bearer token-fresh"]
+        [
+            "Bearer token-expired",
+            "Bearer token-fresh",
+            "Bearer token-fresh"
+        ]
     );
 }
 
@@ -131,7 +157,9 @@ async fn a_token_rejected_with_400_auth_error_or_401_is_renewed_once() {
 
         let sale = client(&server).get_sale().id("s1").send().await;
 
-        let sale = sale.map_err(kiwify::Error::from).expect("the renewed token is accepted");
+        let sale = sale
+            .map_err(kiwify::Error::from)
+            .expect("the renewed token is accepted");
         assert_eq!(sale.id, "s1");
         assert_eq!(token_requests(&server).await.len(), 2);
         let sales = requests_to(&server, "GET", "/v1/sales/s1").await;
@@ -152,7 +180,14 @@ async fn a_token_the_api_always_rejects_fails_without_looping() {
         .mount(&server)
         .await;
 
-    let error = kiwify::Error::from(client(&server).get_sale().id("s1").send().await.unwrap_err());
+    let error = kiwify::Error::from(
+        client(&server)
+            .get_sale()
+            .id("s1")
+            .send()
+            .await
+            .unwrap_err(),
+    );
 
     assert!(error.is_authentication(), "{error}");
     assert_eq!(error.status(), Some(reqwest::StatusCode::BAD_REQUEST));
@@ -167,18 +202,31 @@ async fn refused_credentials_fail_at_the_token_endpoint() {
     Mock::given(method("POST"))
         .and(path("/v1/oauth/token"))
         .respond_with(
-            ResponseTemplate::new(400).set_body_json(auth_error("Invalid client: client is invalid")),
+            ResponseTemplate::new(400)
+                .set_body_json(auth_error("Invalid client: client is invalid")),
         )
         .mount(&server)
         .await;
     mount_sale(&server).await;
 
-    let error = kiwify::Error::from(client(&server).get_sale().id("s1").send().await.unwrap_err());
+    let error = kiwify::Error::from(
+        client(&server)
+            .get_sale()
+            .id("s1")
+            .send()
+            .await
+            .unwrap_err(),
+    );
 
     assert!(error.is_authentication(), "{error}");
     assert!(!error.is_retryable());
     assert_eq!(error.status(), Some(reqwest::StatusCode::BAD_REQUEST));
-    assert!(error.to_string().contains("Invalid client: client is invalid"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("Invalid client: client is invalid"),
+        "{error}"
+    );
     assert!(error.to_string().contains("token endpoint"), "{error}");
     assert_eq!(token_requests(&server).await.len(), 1);
     assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 0);

@@ -21,7 +21,9 @@ async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
     Mock::given(method("GET"))
         .and(path("/v1/sales/s1"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(sale("s1")).set_delay(Duration::from_secs(5)),
+            ResponseTemplate::new(200)
+                .set_body_json(sale("s1"))
+                .set_delay(Duration::from_secs(5)),
         )
         .mount(&server)
         .await;
@@ -72,16 +74,27 @@ async fn an_html_error_page_keeps_its_status_and_text() {
         )
         .mount(&server)
         .await;
-    let client = builder(&server).retry_policy(fast_retry().with_max_attempts(2)).build().unwrap();
+    let client = builder(&server)
+        .retry_policy(fast_retry().with_max_attempts(2))
+        .build()
+        .unwrap();
 
     let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
 
     assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 2);
     assert_eq!(error.status(), Some(StatusCode::BAD_GATEWAY), "{error:?}");
     assert_eq!(error.kind(), ErrorKind::Api);
-    assert!(error.body().is_some_and(|body| body.contains("Bad gateway")), "{error:?}");
+    assert!(
+        error
+            .body()
+            .is_some_and(|body| body.contains("Bad gateway")),
+        "{error:?}"
+    );
     let text = error.to_string();
-    assert!(text.contains("502") && text.contains("Bad gateway"), "{text}");
+    assert!(
+        text.contains("502") && text.contains("Bad gateway"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 1, "{text}");
 }
 
@@ -96,7 +109,14 @@ async fn a_truncated_body_fails_as_a_decode_error_that_says_where() {
         .mount(&server)
         .await;
 
-    let error = kiwify::Error::from(client(&server).get_sale().id("s1").send().await.unwrap_err());
+    let error = kiwify::Error::from(
+        client(&server)
+            .get_sale()
+            .id("s1")
+            .send()
+            .await
+            .unwrap_err(),
+    );
 
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
     assert_eq!(error.decode_path(), Some("customer.name"));

@@ -24,14 +24,29 @@ async fn clones_share_one_limiter_and_separate_clients_do_not() {
     let first = builder(&server).rate_limit(limit).build().unwrap();
     let separate = builder(&server).rate_limit(limit).build().unwrap();
 
-    first.get_sale().id("s1").send().await.map_err(kiwify::Error::from).unwrap();
+    first
+        .get_sale()
+        .id("s1")
+        .send()
+        .await
+        .map_err(kiwify::Error::from)
+        .unwrap();
     let clone = first.clone();
     let waiting = tokio::spawn(async move { clone.get_sale().id("s1").send().await.is_ok() });
     // A client with its own budget goes through while the clone still waits for its turn: no
     // clock is read here, the separate call's two round trips are the only wait.
-    separate.get_sale().id("s1").send().await.map_err(kiwify::Error::from).unwrap();
+    separate
+        .get_sale()
+        .id("s1")
+        .send()
+        .await
+        .map_err(kiwify::Error::from)
+        .unwrap();
 
-    assert!(!waiting.is_finished(), "the clone did not wait for the shared budget");
+    assert!(
+        !waiting.is_finished(),
+        "the clone did not wait for the shared budget"
+    );
     assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 2);
     assert_eq!(token_requests(&server).await.len(), 2);
     waiting.abort();

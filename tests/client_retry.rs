@@ -5,8 +5,8 @@ mod client_support;
 
 use std::time::Duration;
 
-use kiwify::prelude::*;
 use kiwify::generated::types;
+use kiwify::prelude::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -50,7 +50,11 @@ async fn a_429_without_retry_after_is_retried_with_backoff() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_zero_is_retried() {
-    let server = sale_after(ResponseTemplate::new(429).insert_header("Retry-After", "0"), 1).await;
+    let server = sale_after(
+        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        1,
+    )
+    .await;
 
     let sale = client(&server).get_sale().id("s1").send().await;
 
@@ -60,7 +64,11 @@ async fn a_429_with_retry_after_zero_is_retried() {
 
 #[tokio::test]
 async fn a_retry_after_longer_than_the_longest_wait_is_surfaced_not_slept() {
-    let server = sale_after(ResponseTemplate::new(429).insert_header("Retry-After", "1"), 1).await;
+    let server = sale_after(
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        1,
+    )
+    .await;
     let client = builder(&server)
         .retry_policy(fast_retry().with_max_delay(Duration::from_millis(100)))
         .build()
@@ -76,7 +84,10 @@ async fn a_retry_after_longer_than_the_longest_wait_is_surfaced_not_slept() {
 #[tokio::test]
 async fn a_429_forever_gives_up_after_the_attempt_cap() {
     let server = sale_after(ResponseTemplate::new(429), u64::MAX).await;
-    let client = builder(&server).retry_policy(fast_retry().with_max_attempts(3)).build().unwrap();
+    let client = builder(&server)
+        .retry_policy(fast_retry().with_max_attempts(3))
+        .build()
+        .unwrap();
 
     let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
 
@@ -94,7 +105,11 @@ async fn a_5xx_on_a_read_is_retried() {
         let sale = client(&server).get_sale().id("s1").send().await;
 
         let sale = sale.map_err(kiwify::Error::from);
-        assert_eq!(sale.expect("the retry succeeds").id, "s1", "status {status}");
+        assert_eq!(
+            sale.expect("the retry succeeds").id,
+            "s1",
+            "status {status}"
+        );
         assert_eq!(sale_requests(&server).await, 2, "status {status}");
     }
 }
@@ -109,10 +124,26 @@ async fn a_refund_answered_with_500_is_not_sent_again() {
         .mount(&server)
         .await;
 
-    let error = kiwify::Error::from(client(&server).refund_sale().id("s1").send().await.unwrap_err());
+    let error = kiwify::Error::from(
+        client(&server)
+            .refund_sale()
+            .id("s1")
+            .send()
+            .await
+            .unwrap_err(),
+    );
 
-    assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR), "{error}");
-    assert_eq!(requests_to(&server, "POST", "/v1/sales/s1/refund").await.len(), 1);
+    assert_eq!(
+        error.status(),
+        Some(StatusCode::INTERNAL_SERVER_ERROR),
+        "{error}"
+    );
+    assert_eq!(
+        requests_to(&server, "POST", "/v1/sales/s1/refund")
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -127,13 +158,22 @@ async fn a_payout_answered_with_500_is_not_sent_again() {
 
     let payout = client(&server)
         .create_payout()
-        .body(types::PayoutRequest { amount: kiwify::model::Cents(10_000) })
+        .body(types::PayoutRequest {
+            amount: kiwify::model::Cents(10_000),
+        })
         .send()
         .await;
 
     let error = kiwify::Error::from(payout.unwrap_err());
-    assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR), "{error}");
+    assert_eq!(
+        error.status(),
+        Some(StatusCode::INTERNAL_SERVER_ERROR),
+        "{error}"
+    );
     let payouts = requests_to(&server, "POST", "/v1/payouts/").await;
     assert_eq!(payouts.len(), 1);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&payouts[0].body).unwrap(), json!({"amount": 10000}));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&payouts[0].body).unwrap(),
+        json!({"amount": 10000})
+    );
 }

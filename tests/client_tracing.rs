@@ -29,7 +29,10 @@ impl Captured {
 
 impl io::Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -48,7 +51,10 @@ impl<'a> MakeWriter<'a> for Captured {
 
 fn assert_no_secret(what: &str, text: &str) {
     for secret in [CLIENT_SECRET, ACCESS_TOKEN, WEBHOOK_TOKEN] {
-        assert!(!text.contains(secret), "{what} shows a secret ({secret}):\n{text}");
+        assert!(
+            !text.contains(secret),
+            "{what} shows a secret ({secret}):\n{text}"
+        );
     }
 }
 
@@ -82,11 +88,17 @@ async fn secrets_stay_out_of_logs_and_debug_output() {
         .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "try later"})))
         .mount(&server)
         .await;
-    let client = builder(&server).retry_policy(fast_retry().with_max_attempts(2)).build().unwrap();
+    let client = builder(&server)
+        .retry_policy(fast_retry().with_max_attempts(2))
+        .build()
+        .unwrap();
 
     let webhook = client.get_webhook().id("w1").send().await;
     let webhook = webhook.map_err(kiwify::Error::from).unwrap().into_inner();
-    assert_eq!(webhook.token.as_ref().map(|token| token.expose()), Some(WEBHOOK_TOKEN));
+    assert_eq!(
+        webhook.token.as_ref().map(|token| token.expose()),
+        Some(WEBHOOK_TOKEN)
+    );
     let unavailable = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
     assert!(unavailable.is_retryable(), "{unavailable}");
 
@@ -94,18 +106,32 @@ async fn secrets_stay_out_of_logs_and_debug_output() {
     Mock::given(method("POST"))
         .and(path("/v1/oauth/token"))
         .respond_with(
-            ResponseTemplate::new(400).set_body_json(auth_error("Invalid client: client is invalid")),
+            ResponseTemplate::new(400)
+                .set_body_json(auth_error("Invalid client: client is invalid")),
         )
         .mount(&refused_server)
         .await;
-    let refused = client_support::client(&refused_server).get_sale().id("s1").send().await;
+    let refused = client_support::client(&refused_server)
+        .get_sale()
+        .id("s1")
+        .send()
+        .await;
     let refused = kiwify::Error::from(refused.unwrap_err());
     assert!(refused.is_authentication(), "{refused}");
 
     // The test must be able to fail: the operations were logged, with their ids.
     let logs = captured.text();
-    for expected in ["kiwify.operation", "oauth_token", "get_webhook", "get_sale", "retrying"] {
-        assert!(logs.contains(expected), "no {expected:?} in the logs:\n{logs}");
+    for expected in [
+        "kiwify.operation",
+        "oauth_token",
+        "get_webhook",
+        "get_sale",
+        "retrying",
+    ] {
+        assert!(
+            logs.contains(expected),
+            "no {expected:?} in the logs:\n{logs}"
+        );
     }
     assert_no_secret("the logs", &logs);
     assert_no_secret("a client", &format!("{client:?}"));

@@ -97,7 +97,10 @@ pub async fn token_requests(server: &MockServer) -> Vec<Request> {
 
 /// A header of `request` as text, if present.
 pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request.headers.get(name).map(|value| value.to_str().expect("an ASCII header"))
+    request
+        .headers
+        .get(name)
+        .map(|value| value.to_str().expect("an ASCII header"))
 }
 
 /// The pairs of a form-encoded body (enough decoding for the values these tests send).
