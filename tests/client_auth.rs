@@ -263,3 +263,48 @@ async fn a_token_endpoint_outage_is_not_reported_as_refused_credentials() {
     assert_eq!(token_requests(&server).await.len(), 3);
     assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_calls_rejected_with_the_same_token_renew_it_once() {
+    let server = MockServer::start().await;
+    mount_two_tokens(&server, ("token-old", 86_400), ("token-new", 86_400)).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sales/s1"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer token-old",
+        ))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sales/s1"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer token-new",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sale("s1")))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    client.access_token().await.unwrap(); // caches token-old
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let client = client.clone();
+        calls.spawn(async move { client.get_sale().id("s1").send().await });
+    }
+    while let Some(result) = calls.join_next().await {
+        let sale = result.expect("the task ran").map_err(kiwify::Error::from);
+        assert_eq!(sale.expect("the renewed token is accepted").id, "s1");
+    }
+
+    // The first rejection clears token-old; the other 49 leave token-new alone.
+    assert_eq!(token_requests(&server).await.len(), 2);
+    let sales = requests_to(&server, "GET", "/v1/sales/s1").await;
+    let renewed = bearers(&sales)
+        .iter()
+        .filter(|b| *b == "Bearer token-new")
+        .count();
+    assert_eq!(renewed, 50);
+}
