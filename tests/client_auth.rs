@@ -234,34 +234,36 @@ async fn refused_credentials_fail_at_the_token_endpoint() {
 
 #[tokio::test]
 async fn a_token_endpoint_outage_is_not_reported_as_refused_credentials() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/oauth/token"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "unavailable"})))
-        .mount(&server)
-        .await;
-    mount_sale(&server).await;
-    let client = builder(&server)
-        .retry_policy(fast_retry().with_max_attempts(3))
-        .build()
-        .unwrap();
+    for (status, rate_limited) in [(503, false), (429, true)] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/oauth/token"))
+            .respond_with(
+                ResponseTemplate::new(status).set_body_json(json!({"message": "unavailable"})),
+            )
+            .mount(&server)
+            .await;
+        mount_sale(&server).await;
+        let client = builder(&server)
+            .retry_policy(fast_retry().with_max_attempts(3))
+            .build()
+            .unwrap();
 
-    let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+        let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
 
-    assert!(!error.is_authentication(), "{error}");
-    assert!(error.is_retryable(), "{error}");
-    assert_eq!(
-        error.status(),
-        Some(reqwest::StatusCode::SERVICE_UNAVAILABLE)
-    );
-    assert!(error.to_string().contains("token endpoint"), "{error}");
-    assert!(
-        !error.to_string().contains("KIWIFY_CLIENT_SECRET"),
-        "{error}"
-    );
-    // The token request is a safe request: it was retried, the sale never sent.
-    assert_eq!(token_requests(&server).await.len(), 3);
-    assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 0);
+        assert!(!error.is_authentication(), "{error}");
+        assert!(error.is_retryable(), "{error}");
+        assert_eq!(error.is_rate_limited(), rate_limited, "{error}");
+        assert_eq!(error.status().map(|status| status.as_u16()), Some(status));
+        assert!(error.to_string().contains("token endpoint"), "{error}");
+        assert!(
+            !error.to_string().contains("KIWIFY_CLIENT_SECRET"),
+            "{error}"
+        );
+        // The token request is a safe request: it was retried, the sale never sent.
+        assert_eq!(token_requests(&server).await.len(), 3, "status {status}");
+        assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
