@@ -22,7 +22,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -302,13 +302,14 @@ impl ClientBuilder {
                 "missing credentials: set KIWIFY_CLIENT_ID, KIWIFY_CLIENT_SECRET and KIWIFY_ACCOUNT_ID",
             )
         })?;
-        if HeaderValue::from_str(&credentials.account_id).is_err()
-            || credentials.account_id.is_empty()
-        {
-            return Err(Error::configuration(
-                "the account id is not a valid header value",
-            ));
-        }
+        let account_header = match HeaderValue::from_str(&credentials.account_id) {
+            Ok(value) if !credentials.account_id.is_empty() => value,
+            _ => {
+                return Err(Error::configuration(
+                    "the account id is not a valid header value",
+                ));
+            }
+        };
         let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
             return Err(Error::configuration(format!(
@@ -325,6 +326,8 @@ impl ClientBuilder {
             None => TokenCache::new(),
         };
         let runtime = Runtime {
+            account_header,
+            bearer: Mutex::new(None),
             credentials,
             tokens,
             limiter: RateLimiter::new(self.rate_limit),
@@ -355,6 +358,11 @@ fn http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::C
 /// State shared by every clone of a [`Client`]: credentials, token cache, limiter, policy.
 pub struct Runtime {
     credentials: Credentials,
+    /// `x-kiwify-account-id`, validated once.
+    account_header: HeaderValue,
+    /// The `Authorization` value of the last token used, so that it is not rebuilt (and the
+    /// token text not re-validated) for every request.
+    bearer: Mutex<Option<(Arc<AccessToken>, HeaderValue)>>,
     tokens: TokenCache,
     limiter: RateLimiter,
     retry: RetryPolicy,
@@ -377,15 +385,12 @@ impl ClientHooks<Arc<Runtime>> for generated::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let path = OPERATIONS
-            .iter()
-            .find(|operation| operation.id == info.operation_id)
-            .map_or("", |operation| operation.path);
+        // The field values are evaluated only when the span is enabled.
         let span = tracing::debug_span!(
             "kiwify.operation",
             operation = info.operation_id,
             method = %request.method(),
-            path,
+            path = operation_path(info.operation_id),
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
@@ -394,6 +399,14 @@ impl ClientHooks<Arc<Runtime>> for generated::Client {
             .instrument(span)
             .await
     }
+}
+
+/// The path template of an operation, such as `/sales/{id}`, for the span.
+fn operation_path(operation_id: &str) -> &'static str {
+    OPERATIONS
+        .iter()
+        .find(|operation| operation.id == operation_id)
+        .map_or("", |operation| operation.path)
 }
 
 /// What came back from the token endpoint when it did not give a token.
@@ -507,6 +520,11 @@ async fn execute(
     loop {
         attempt += 1;
         span.record("attempt", attempt);
+        // FIXME: the slot is taken before the token. A caller that then has to fetch a token
+        // books the token request's slot behind every caller already queued; those pass their
+        // own slots while waiting for the token and then all go at once, a burst the limit
+        // should have spread. Getting the token first would keep the pacing; left until a test
+        // can show it without timing (the limiter runs on tokio's clock, wiremock on sockets).
         runtime.limiter.acquire().await;
 
         let token = if is_token_request {
@@ -522,11 +540,13 @@ async fn execute(
         };
 
         // A request whose body cannot be cloned is sent once: there is nothing to retry with.
+        // FIXME: it goes without the Authorization and account headers and without the attempt
+        // timeout. No generated operation streams a body today, so this is never reached.
         let Some(mut attempt_request) = request.try_clone() else {
             return api.client().execute(request).await;
         };
         if let Some(token) = &token {
-            authorize(&mut attempt_request, token, &runtime.credentials);
+            runtime.authorize(&mut attempt_request, token);
         }
         let remaining = runtime.operation_timeout.saturating_sub(started.elapsed());
         *attempt_request.timeout_mut() = Some(
@@ -537,7 +557,9 @@ async fn execute(
         );
 
         let result = api.client().execute(attempt_request).await;
-        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        if !span.is_disabled() {
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        }
 
         let outcome_status;
         let retry_after;
@@ -598,14 +620,28 @@ async fn execute(
     }
 }
 
-fn authorize(request: &mut reqwest::Request, token: &AccessToken, credentials: &Credentials) {
-    let headers = request.headers_mut();
-    if let Ok(mut bearer) = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
-        bearer.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, bearer);
+impl Runtime {
+    /// Adds `Authorization: Bearer <token>` and `x-kiwify-account-id`.
+    fn authorize(&self, request: &mut reqwest::Request, token: &Arc<AccessToken>) {
+        let headers = request.headers_mut();
+        if let Some(bearer) = self.bearer_header(token) {
+            headers.insert(header::AUTHORIZATION, bearer);
+        }
+        headers.insert(ACCOUNT_HEADER, self.account_header.clone());
     }
-    if let Ok(account) = HeaderValue::from_str(&credentials.account_id) {
-        headers.insert(ACCOUNT_HEADER, account);
+
+    /// The `Authorization` value for `token`, built once per token.
+    fn bearer_header(&self, token: &Arc<AccessToken>) -> Option<HeaderValue> {
+        let mut cached = self.bearer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached_token, value)) = cached.as_ref()
+            && Arc::ptr_eq(cached_token, token)
+        {
+            return Some(value.clone());
+        }
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).ok()?;
+        value.set_sensitive(true);
+        *cached = Some((Arc::clone(token), value.clone()));
+        Some(value)
     }
 }
 

@@ -171,7 +171,8 @@ impl Error {
         self.inner.kind == ErrorKind::RateLimited
     }
 
-    /// The token endpoint refused the credentials (or answered unusably).
+    /// The token endpoint answered with an error (or unusably): refused credentials on a 4xx,
+    /// an outage or a rate limit otherwise.
     pub(crate) fn token_refused(status: StatusCode, body: ApiError) -> Self {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -198,10 +199,12 @@ impl Error {
             .filter(|text| !text.is_empty());
         let auth_rejection =
             status == StatusCode::UNAUTHORIZED || code.as_deref() == Some("auth_error");
-        let kind = if from_token_endpoint || auth_rejection {
-            ErrorKind::Authentication
-        } else if status == StatusCode::TOO_MANY_REQUESTS {
+        // The token endpoint refuses credentials with a 4xx; a 5xx or 429 from it is an outage
+        // or a rate limit, which says nothing about the credentials and may pass.
+        let kind = if status == StatusCode::TOO_MANY_REQUESTS {
             ErrorKind::RateLimited
+        } else if auth_rejection || (from_token_endpoint && status.is_client_error()) {
+            ErrorKind::Authentication
         } else {
             ErrorKind::Api
         };
@@ -213,7 +216,9 @@ impl Error {
             ErrorKind::Authentication => {
                 "the API refused the access token (check KIWIFY_ACCOUNT_ID and the key's scopes)"
             }
+            ErrorKind::RateLimited if from_token_endpoint => "rate limited by the token endpoint",
             ErrorKind::RateLimited => "rate limited by the API",
+            _ if from_token_endpoint => "the token endpoint answered with an error",
             _ => "the API answered with an error",
         };
         let mut error = Error::new(kind, what);
