@@ -3,10 +3,10 @@
 //! The generated operations build a `reqwest::Request` and hand it to the `exec` hook
 //! implemented here, which:
 //!
-//! 1. waits its turn at the shared [rate limiter](crate::rate);
-//! 2. gets a token from the shared [cache](crate::auth), fetching one with `oauth_token` on a
+//! 1. gets a token from the shared [cache](crate::auth), fetching one with `oauth_token` on a
 //!    cold or expiring cache (single flight), and adds `Authorization` and `x-kiwify-account-id`
 //!    (the token request itself carries neither);
+//! 2. waits its turn at the shared [rate limiter](crate::rate);
 //! 3. sends the request with a per-attempt timeout bounded by the whole operation's deadline;
 //! 4. on an answer that rejects the token (401, or 400 with `auth_error`), forgets the token and
 //!    repeats the request once: the API refused it before acting on it;
@@ -520,13 +520,9 @@ async fn execute(
     loop {
         attempt += 1;
         span.record("attempt", attempt);
-        // FIXME: the slot is taken before the token. A caller that then has to fetch a token
-        // books the token request's slot behind every caller already queued; those pass their
-        // own slots while waiting for the token and then all go at once, a burst the limit
-        // should have spread. Getting the token first would keep the pacing; left until a test
-        // can show it without timing (the limiter runs on tokio's clock, wiremock on sockets).
-        runtime.limiter.acquire().await;
 
+        // The token first, then the slot: a caller waiting for a token holds no slot, so the
+        // pacing of the others is kept while it waits.
         let token = if is_token_request {
             None
         } else {
@@ -538,25 +534,18 @@ async fn execute(
                 Err(TokenFailure::Transport(error)) => return Err(error),
             }
         };
+        runtime.limiter.acquire().await;
 
-        // A request whose body cannot be cloned is sent once: there is nothing to retry with.
-        // FIXME: it goes without the Authorization and account headers and without the attempt
-        // timeout. No generated operation streams a body today, so this is never reached.
-        let Some(mut attempt_request) = request.try_clone() else {
-            return api.client().execute(request).await;
+        let Some(copy) = request.try_clone() else {
+            // A body that cannot be cloned (a stream; no generated operation sends one) is sent
+            // once, as it is: there is nothing to retry or renew with.
+            let once = runtime.prepare(request, token.as_ref(), started);
+            return api.client().execute(once).await.map(mark_raw_body);
         };
-        if let Some(token) = &token {
-            runtime.authorize(&mut attempt_request, token);
-        }
-        let remaining = runtime.operation_timeout.saturating_sub(started.elapsed());
-        *attempt_request.timeout_mut() = Some(
-            runtime
-                .attempt_timeout
-                .min(remaining)
-                .max(Duration::from_millis(1)),
-        );
-
-        let result = api.client().execute(attempt_request).await;
+        let result = api
+            .client()
+            .execute(runtime.prepare(copy, token.as_ref(), started))
+            .await;
         if !span.is_disabled() {
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         }
@@ -621,6 +610,26 @@ async fn execute(
 }
 
 impl Runtime {
+    /// One attempt of `request`: with the token's headers and a timeout that ends no later than
+    /// the operation's deadline.
+    fn prepare(
+        &self,
+        mut request: reqwest::Request,
+        token: Option<&Arc<AccessToken>>,
+        started: Instant,
+    ) -> reqwest::Request {
+        if let Some(token) = token {
+            self.authorize(&mut request, token);
+        }
+        let remaining = self.operation_timeout.saturating_sub(started.elapsed());
+        let timeout = self
+            .attempt_timeout
+            .min(remaining)
+            .max(Duration::from_millis(1));
+        *request.timeout_mut() = Some(timeout);
+        request
+    }
+
     /// Adds `Authorization: Bearer <token>` and `x-kiwify-account-id`.
     fn authorize(&self, request: &mut reqwest::Request, token: &Arc<AccessToken>) {
         let headers = request.headers_mut();
