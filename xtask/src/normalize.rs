@@ -95,16 +95,10 @@ fn is_inside_example(pointer: &str) -> bool {
 /// Structural checks: the document deserializes as OpenAPI 3.0, every operation has a unique
 /// operationId, and every `$ref` resolves.
 fn validate(document: &Value) -> Result<()> {
-    let text = serde_json::to_string(document)?;
-    let mut deserializer = serde_json::Deserializer::from_str(&text);
-    let _: openapiv3::OpenAPI =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            anyhow::anyhow!(
-                "not a valid OpenAPI 3.0 document at {}: {}",
-                error.path(),
-                error.inner()
-            )
-        })?;
+    if let Err(error) = serde_json::from_value::<openapiv3::OpenAPI>(document.clone()) {
+        return Err(locate_invalid(document)
+            .unwrap_or_else(|| anyhow::anyhow!("not a valid OpenAPI 3.0 document: {error}")));
+    }
 
     let mut seen = std::collections::BTreeSet::new();
     for (path, item) in document["paths"].as_object().into_iter().flatten() {
@@ -121,6 +115,47 @@ fn validate(document: &Value) -> Result<()> {
         }
     }
     check_refs(document, document, "")
+}
+
+/// Finds which operation or component makes the document invalid, and where inside it: the
+/// whole-document error of openapiv3 loses the path below `paths`.
+fn locate_invalid(document: &Value) -> Option<anyhow::Error> {
+    fn check<T: serde::de::DeserializeOwned>(
+        value: &Value,
+        pointer: String,
+    ) -> Option<anyhow::Error> {
+        let text = serde_json::to_string(value).ok()?;
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        let error = serde_path_to_error::deserialize::<_, T>(&mut deserializer).err()?;
+        Some(anyhow::anyhow!(
+            "not a valid OpenAPI 3.0 document at {pointer} ({}): {}",
+            error.path(),
+            error.inner()
+        ))
+    }
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+
+    for (path, item) in document["paths"].as_object()? {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if is_method(method) {
+                let pointer = format!("/paths/{}/{method}", escape(path));
+                if let Some(error) = check::<openapiv3::Operation>(operation, pointer) {
+                    return Some(error);
+                }
+            }
+        }
+    }
+    for (name, schema) in document["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        let pointer = format!("/components/schemas/{}", escape(name));
+        if let Some(error) = check::<openapiv3::Schema>(schema, pointer) {
+            return Some(error);
+        }
+    }
+    None
 }
 
 /// Whether a path-item key names an HTTP operation.

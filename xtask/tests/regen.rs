@@ -1,0 +1,84 @@
+//! The regen pipeline on the real documents: normalization is reproducible, a changed vendor
+//! field is named in the drift, and a stale correction fails the run naming its target.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use xtask::{drift, normalize};
+
+fn openapi(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../openapi")
+        .join(name)
+}
+
+fn vendor() -> Value {
+    normalize::read_yaml(&openapi("kiwify-docs.yaml")).unwrap()
+}
+
+fn corrections() -> Value {
+    normalize::read_yaml(&openapi("corrections.yaml")).unwrap()
+}
+
+#[test]
+fn the_committed_normalized_document_is_what_regen_produces() {
+    let normalized = normalize::normalize(&vendor(), &corrections()).unwrap();
+    let rendered = normalize::render(&normalized).unwrap();
+    let committed = std::fs::read_to_string(openapi("kiwify.yaml")).unwrap();
+    assert!(
+        rendered == committed,
+        "openapi/kiwify.yaml is stale: run `cargo xtask regen`"
+    );
+    assert!(committed.starts_with("# GENERATED FILE, DO NOT EDIT."));
+}
+
+#[test]
+fn a_changed_vendor_field_is_named_in_the_drift() {
+    let before = normalize::normalize(&vendor(), &corrections()).unwrap();
+    let mut changed = vendor();
+    changed["paths"]["/events/{product_id}/participants"]["get"]["parameters"][1]["schema"]["type"] =
+        Value::from("string");
+    let after = normalize::normalize(&changed, &corrections()).unwrap();
+
+    let lines: Vec<String> = drift::diff(&before, &after)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"~ paths["/events/{product_id}/participants"].get.parameters[1].schema.type: "boolean" -> "string""#
+        ]
+    );
+    assert_eq!(
+        drift::operations(&before, &after),
+        ["operation changed: GET /events/{product_id}/participants"]
+    );
+}
+
+#[test]
+fn a_correction_whose_target_vanished_upstream_fails_naming_it() {
+    let mut upstream = vendor();
+    upstream["paths"]
+        .as_object_mut()
+        .unwrap()
+        .remove("/payouts/");
+    let error = format!(
+        "{:#}",
+        normalize::normalize(&upstream, &corrections()).unwrap_err()
+    );
+    assert!(error.contains("$.paths['/payouts/'].post"), "{error}");
+}
+
+#[test]
+fn a_vendor_document_that_is_not_openapi_fails_with_its_path() {
+    let mut broken = vendor();
+    let ok = &mut broken["paths"]["/account-details"]["get"]["responses"]["200"];
+    ok.as_object_mut().unwrap().remove("description");
+    let error = format!(
+        "{:#}",
+        normalize::normalize(&broken, &corrections()).unwrap_err()
+    );
+    assert!(error.contains("/paths/~1account-details/get"), "{error}");
+    assert!(error.contains("description"), "{error}");
+}
