@@ -81,10 +81,29 @@ where
     F: Fn(u32, u32) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    let (sender, receiver) = mpsc::channel(page_size as usize);
-    tokio::spawn(async move {
+    produce(page_size, move |sender| async move {
         let _ = read_pages(&fetch, page_size, concurrency, &sender, &mut |_: &T| true).await;
-    });
+    })
+}
+
+/// A stream fed by `producer`, run as a tokio task. Outside a tokio runtime the stream yields
+/// one error instead of panicking.
+fn produce<T, P, Fut>(buffer: u32, producer: P) -> Pages<T>
+where
+    T: Send + 'static,
+    P: FnOnce(mpsc::Sender<Result<T>>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel(buffer.max(1) as usize);
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(producer(sender));
+        }
+        Err(_) => {
+            let error = Error::configuration("streams of pages need a tokio runtime");
+            let _ = sender.try_send(Err(error));
+        }
+    }
     Pages { receiver }
 }
 
@@ -368,9 +387,8 @@ impl Client {
     /// sale id is yielded once, and a window whose scan saw fewer distinct sales than the API
     /// counts is read again (at most twice) to pick up sales that shifted past the reader.
     pub fn sales(&self, query: SalesQuery) -> Pages<types::Sale> {
-        let (sender, receiver) = mpsc::channel(query.page_size as usize);
         let client = self.clone();
-        tokio::spawn(async move {
+        produce(query.page_size, move |sender| async move {
             for window in query.range.windows(query.window) {
                 let fetch = |page: u32, size: u32| sales_page(&client, &query, window, page, size);
                 let mut seen = HashSet::new();
@@ -397,8 +415,7 @@ impl Client {
                     }
                 }
             }
-        });
-        Pages { receiver }
+        })
     }
 
     /// Every product.
@@ -654,6 +671,14 @@ mod tests {
         let error = SalesRange::parse("2026-13-40", "2026-03-01").unwrap_err();
         assert!(error.to_string().contains("2026-13-40"), "{error}");
         assert!(SalesRange::parse("2026-03-10T00:00:00Z", "2026-03-10T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn a_stream_made_outside_a_runtime_yields_an_error_instead_of_panicking() {
+        let client = Client::new(crate::Credentials::new("id", "secret", "ACCOUNT")).unwrap();
+        let mut products = client.products();
+        let first = products.receiver.try_recv().expect("an item is ready");
+        assert_eq!(first.unwrap_err().kind(), crate::ErrorKind::Configuration);
     }
 
     #[test]
