@@ -411,12 +411,29 @@ impl Drop for Sandbox {
     }
 }
 
-/// Runs a sandbox with `config` until Ctrl-C, then shuts it down gracefully. For the CLI; the
+/// Runs a sandbox with `config` until Ctrl-C or SIGTERM, then shuts it down gracefully. The
 /// listening address is logged with `tracing` at info level.
 pub async fn serve(config: SandboxConfig) -> io::Result<()> {
     let sandbox = Sandbox::start_with(config).await?;
     tracing::info!(base_url = %sandbox.base_url(), client_id = CLIENT_ID, "sandbox listening");
-    tokio::signal::ctrl_c().await?;
+    let stopped = stop_signal().await;
     sandbox.shutdown().await;
-    Ok(())
+    stopped
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix (how containers and CI runners stop a process).
+pub async fn stop_signal() -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

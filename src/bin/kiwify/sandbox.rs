@@ -43,7 +43,7 @@ pub async fn run(args: SandboxArgs) -> Outcome {
         sandbox.addr()
     );
 
-    let stopped = tokio::signal::ctrl_c().await;
+    let stopped = kiwify::sandbox::stop_signal().await;
     sandbox.shutdown().await;
-    stopped.map_err(|error| Failure::new(format!("cannot wait for Ctrl-C: {error}")))
+    stopped.map_err(|error| Failure::new(format!("cannot wait for a stop signal: {error}")))
 }
