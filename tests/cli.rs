@@ -598,8 +598,17 @@ fn the_sandbox_command_prints_exports_that_work() {
     );
 
     let output = command(None, &["balance"]).envs(exports).output().unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
     assert_success(&output);
     assert!(json(&stdout(&output))["available"].is_number());
+
+    // SIGTERM (how containers and CI runners stop a process) shuts it down cleanly.
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    if terminated.is_ok_and(|status| status.success()) {
+        assert!(child.wait().unwrap().success(), "a clean exit on SIGTERM");
+    } else {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
