@@ -605,10 +605,9 @@ fn the_sandbox_command_prints_exports_that_work() {
     let terminated = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    if terminated.is_ok_and(|status| status.success()) {
-        assert!(child.wait().unwrap().success(), "a clean exit on SIGTERM");
-    } else {
+    if !terminated.as_ref().is_ok_and(|status| status.success()) {
         let _ = child.kill();
-        let _ = child.wait();
+        panic!("could not send SIGTERM with kill(1): {terminated:?}");
     }
+    assert!(child.wait().unwrap().success(), "a clean exit on SIGTERM");
 }
