@@ -82,3 +82,38 @@ fn a_vendor_document_that_is_not_openapi_fails_with_its_path() {
     assert!(error.contains("/paths/~1account-details/get"), "{error}");
     assert!(error.contains("description"), "{error}");
 }
+
+/// The command itself, as CI runs it: a vendor document with one field changed and no regen
+/// makes `cargo xtask regen --check` fail, name the field, and write nothing.
+#[test]
+fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
+    let mut changed = vendor();
+    changed["paths"]["/events/{product_id}/participants"]["get"]["parameters"][1]["schema"]["type"] =
+        Value::from("string");
+    let dir = std::env::temp_dir().join(format!("kiwify-regen-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let upstream = dir.join("kiwify-docs.yaml");
+    std::fs::write(&upstream, serde_norway::to_string(&changed).unwrap()).unwrap();
+    let normalized_before = std::fs::read(openapi("kiwify.yaml")).unwrap();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regen", "--check", "--upstream"])
+        .arg(&upstream)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "regen --check passed: {stderr}");
+    assert!(stderr.contains("openapi/kiwify.yaml is stale"), "{stderr}");
+    assert!(
+        stderr.contains(
+            r#"paths["/events/{product_id}/participants"].get.parameters[1].schema.type: "boolean" -> "string""#
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(openapi("kiwify.yaml")).unwrap(),
+        normalized_before
+    );
+}
