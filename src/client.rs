@@ -50,7 +50,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The account header every resource request carries.
-const ACCOUNT_HEADER: &str = "x-kiwify-account-id";
+const ACCOUNT_HEADER: header::HeaderName = header::HeaderName::from_static("x-kiwify-account-id");
 
 /// API credentials: client id and secret (from Apps → API in the dashboard) and the account id
 /// shown beside them. `Debug` never shows the secret.
@@ -317,9 +317,16 @@ impl ClientBuilder {
             )));
         }
 
-        let http = match self.http {
-            Some(client) => client,
-            None => http_client(self.connect_timeout, &self.user_agent)?,
+        // With our own `reqwest::Client`, the attempt timeout is its default timeout, and a
+        // request gets its own only when the operation's deadline cuts an attempt shorter: a
+        // per-request timeout costs reqwest an extensions map in every request and its copy.
+        let (http, client_timeout) = match self.http {
+            Some(client) => (client, None),
+            None => {
+                let client =
+                    http_client(self.connect_timeout, self.attempt_timeout, &self.user_agent)?;
+                (client, Some(self.attempt_timeout))
+            }
         };
         let tokens = match self.token_margin {
             Some(margin) => TokenCache::with_margin(margin),
@@ -333,6 +340,7 @@ impl ClientBuilder {
             limiter: RateLimiter::new(self.rate_limit),
             retry: self.retry,
             attempt_timeout: self.attempt_timeout,
+            client_timeout,
             operation_timeout: self.operation_timeout,
         };
         Ok(Client {
@@ -341,7 +349,11 @@ impl ClientBuilder {
     }
 }
 
-fn http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::Client> {
+fn http_client(
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+    user_agent: &str,
+) -> Result<reqwest::Client> {
     #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc")))]
     {
         // reqwest is built without a default provider: install ring once for the process.
@@ -350,6 +362,7 @@ fn http_client(connect_timeout: Duration, user_agent: &str) -> Result<reqwest::C
     }
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
+        .timeout(attempt_timeout)
         .user_agent(user_agent)
         .build()
         .map_err(|error| Error::configuration(format!("cannot build the HTTP client: {error}")))
@@ -367,6 +380,8 @@ pub struct Runtime {
     limiter: RateLimiter,
     retry: RetryPolicy,
     attempt_timeout: Duration,
+    /// The timeout the `reqwest::Client` applies by itself (`None` for a caller's client).
+    client_timeout: Option<Duration>,
     operation_timeout: Duration,
 }
 
@@ -395,7 +410,8 @@ impl ClientHooks<Arc<Runtime>> for generated::Client {
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        execute(self, request, info.operation_id)
+        let recorder = span.clone();
+        execute(self, request, info.operation_id, &recorder)
             .instrument(span)
             .await
     }
@@ -503,9 +519,9 @@ async fn execute(
     api: &generated::Client,
     request: reqwest::Request,
     operation_id: &str,
+    span: &tracing::Span,
 ) -> reqwest::Result<reqwest::Response> {
     let runtime = api.inner();
-    let span = tracing::Span::current();
     let started = Instant::now();
     let is_token_request = operation_id == "oauth_token";
     let idempotency = if is_token_request || request.method() == Method::GET {
@@ -513,10 +529,12 @@ async fn execute(
     } else {
         Idempotency::MovesState
     };
-    let request = without_empty_refund_body(request, operation_id);
+    let mut request = without_empty_refund_body(request, operation_id);
 
     let mut attempt = 0;
     let mut token_renewed = false;
+    // The token whose headers `request` carries: they are set once per token, not per attempt.
+    let mut authorized_with: Option<Arc<AccessToken>> = None;
     loop {
         attempt += 1;
         span.record("attempt", attempt);
@@ -534,25 +552,36 @@ async fn execute(
                 Err(TokenFailure::Transport(error)) => return Err(error),
             }
         };
+        if let Some(token) = &token
+            && !authorized_with
+                .as_ref()
+                .is_some_and(|with| Arc::ptr_eq(with, token))
+        {
+            runtime.authorize(&mut request, token);
+            authorized_with = Some(Arc::clone(token));
+        }
         runtime.limiter.acquire().await;
+        let timeout = runtime.attempt_timeout_at(started);
+        if runtime.client_timeout != Some(timeout) {
+            *request.timeout_mut() = Some(timeout);
+        }
 
         let Some(copy) = request.try_clone() else {
             // A body that cannot be cloned (a stream; no generated operation sends one) is sent
             // once, as it is: there is nothing to retry or renew with.
-            let once = runtime.prepare(request, token.as_ref(), started);
-            return api.client().execute(once).await.map(mark_raw_body);
+            return api.client().execute(request).await.map(mark_raw_body);
         };
-        let result = api
-            .client()
-            .execute(runtime.prepare(copy, token.as_ref(), started))
-            .await;
+        let result = api.client().execute(copy).await;
         if !span.is_disabled() {
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         }
 
-        let outcome_status;
-        let retry_after;
         let answer = match result {
+            // Only error answers are buffered and marked: a success goes back as it came.
+            Ok(response) if response.status().is_success() => {
+                span.record("status", response.status().as_u16());
+                return Ok(response);
+            }
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 let response = buffer_error_body(response).await?;
@@ -565,26 +594,18 @@ async fn execute(
                     token_renewed = true;
                     continue;
                 }
-                outcome_status = response.status().as_u16();
-                retry_after = response
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned);
                 Ok(response)
             }
-            Err(error) => {
-                outcome_status = 0;
-                retry_after = None;
-                Err(error)
-            }
+            Err(error) => Err(error),
         };
 
         let outcome = match &answer {
-            Ok(response) if response.status().is_success() => return Ok(mark_raw_body(answer?)),
-            Ok(_) => Outcome::Status {
-                status: outcome_status,
-                retry_after: retry_after.as_deref(),
+            Ok(response) => Outcome::Status {
+                status: response.status().as_u16(),
+                retry_after: response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok()),
             },
             Err(error) if error.is_connect() => Outcome::ConnectFailed,
             Err(error) if error.is_timeout() => Outcome::Timeout,
@@ -610,24 +631,13 @@ async fn execute(
 }
 
 impl Runtime {
-    /// One attempt of `request`: with the token's headers and a timeout that ends no later than
-    /// the operation's deadline.
-    fn prepare(
-        &self,
-        mut request: reqwest::Request,
-        token: Option<&Arc<AccessToken>>,
-        started: Instant,
-    ) -> reqwest::Request {
-        if let Some(token) = token {
-            self.authorize(&mut request, token);
-        }
+    /// The timeout of an attempt that starts now: the attempt limit, cut short by the
+    /// operation's deadline.
+    fn attempt_timeout_at(&self, started: Instant) -> Duration {
         let remaining = self.operation_timeout.saturating_sub(started.elapsed());
-        let timeout = self
-            .attempt_timeout
+        self.attempt_timeout
             .min(remaining)
-            .max(Duration::from_millis(1));
-        *request.timeout_mut() = Some(timeout);
-        request
+            .max(Duration::from_millis(1))
     }
 
     /// Adds `Authorization: Bearer <token>` and `x-kiwify-account-id`.

@@ -14,8 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use client_support::*;
 
-#[tokio::test]
-async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
+/// A sale answered after `delay`, behind a working token endpoint.
+async fn slow_sale(delay: Duration) -> MockServer {
     let server = MockServer::start().await;
     mount_token(&server).await;
     Mock::given(method("GET"))
@@ -23,10 +23,16 @@ async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(sale("s1"))
-                .set_delay(Duration::from_secs(5)),
+                .set_delay(delay),
         )
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
+    let server = slow_sale(Duration::from_secs(5)).await;
     let client = builder(&server)
         .attempt_timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::none())
@@ -39,6 +45,37 @@ async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert!(error.is_retryable());
     assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_operation_deadline_cuts_an_attempt_short() {
+    // The attempt limit alone would let the answer arrive after 5 s.
+    let server = slow_sale(Duration::from_secs(5)).await;
+    let client = builder(&server)
+        .attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+
+    assert!(error.is_timeout(), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_callers_own_http_client_still_gets_the_attempt_timeout() {
+    let server = slow_sale(Duration::from_secs(5)).await;
+    let client = builder(&server)
+        .http_client(reqwest::Client::new())
+        .attempt_timeout(Duration::from_millis(200))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+
+    assert!(error.is_timeout(), "{error:?}");
 }
 
 #[tokio::test]
