@@ -1,6 +1,7 @@
 //! Arbitrary query strings and bodies through signature verification and event decoding.
 //!
-//! Input layout: the bytes before the first newline are the query string, the rest the body.
+//! Input layout: the bytes before the first NUL byte are the query string, the rest the body; an
+//! input without a NUL byte is all body, so the JSON fixtures seed the corpus as they are.
 //! Run from `fuzz/` (seeding the corpus with the test fixtures):
 //! `cargo +nightly fuzz run parse_and_verify corpus/parse_and_verify ../tests/fixtures/webhooks`.
 
@@ -12,8 +13,8 @@ use libfuzzer_sys::fuzz_target;
 const TOKEN: &str = "fuzz-webhook-token";
 
 fuzz_target!(|data: &[u8]| {
-    let (query, body) = match data.iter().position(|&byte| byte == b'\n') {
-        Some(newline) => (&data[..newline], &data[newline + 1..]),
+    let (query, body) = match data.iter().position(|&byte| byte == 0) {
+        Some(nul) => (&data[..nul], &data[nul + 1..]),
         None => (&[][..], data),
     };
     let query = String::from_utf8_lossy(query);
