@@ -13,6 +13,7 @@
 //! This module makes no HTTP calls: the caller passes the fetch as a closure. Times come from
 //! tokio's clock, so tests can pause and advance it.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -247,8 +248,19 @@ struct CacheInner {
     margin: Duration,
     /// The cached token. Held only for a moment, never across an await.
     current: Mutex<Option<Arc<AccessToken>>>,
-    /// Held by the one caller that is fetching, for the whole fetch.
-    refreshing: tokio::sync::Mutex<()>,
+    /// Held by the one caller that is fetching, for the whole fetch; records how it ended.
+    refreshing: tokio::sync::Mutex<LastFetch>,
+    /// [`LastFetch::finished`], readable without waiting for the lock.
+    fetches_finished: AtomicU64,
+}
+
+/// How the fetches so far ended, for the callers that waited on one.
+#[derive(Debug, Default)]
+struct LastFetch {
+    /// Fetches that ran to completion, successful or not.
+    finished: u64,
+    /// The error of the last one, if it failed (the `E` of [`TokenCache::get_or_refresh`]).
+    failure: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl Default for TokenCache {
@@ -271,7 +283,8 @@ impl TokenCache {
             inner: Arc::new(CacheInner {
                 margin,
                 current: Mutex::new(None),
-                refreshing: tokio::sync::Mutex::new(()),
+                refreshing: tokio::sync::Mutex::new(LastFetch::default()),
+                fetches_finished: AtomicU64::new(0),
             }),
         }
     }
@@ -284,30 +297,51 @@ impl TokenCache {
     /// Returns the cached token if it is fresh; otherwise runs `fetch` and caches its token.
     ///
     /// Single flight: when many callers find the cache cold or stale at once, one of them runs
-    /// its `fetch` while the others wait and then share the result; their own closures are
-    /// dropped unrun.
+    /// its `fetch` while the others wait and then share the result, token or error; their own
+    /// closures are dropped unrun. So fifty calls with refused credentials make one token
+    /// request and fail alike.
     ///
-    /// A failed fetch is not shared. Its error goes to the caller whose closure ran, and the
-    /// cache stays empty. Each caller that was waiting then runs its own `fetch`, one at a time,
-    /// until one succeeds. No call runs more than one fetch, so a failing token endpoint makes
-    /// every waiting caller fail once rather than loop.
+    /// A failure is not cached: a caller that arrives after a failed fetch ended runs a fetch
+    /// of its own. A fetch that is abandoned (its caller dropped it) ends nothing, and the next
+    /// waiter runs its own.
     pub async fn get_or_refresh<F, Fut, E>(&self, fetch: F) -> Result<Arc<AccessToken>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessToken, E>>,
+        E: Clone + Send + Sync + 'static,
     {
         if let Some(token) = self.fresh_token() {
             return Ok(token);
         }
 
-        let _refreshing = self.inner.refreshing.lock().await;
+        let finished_before = self.inner.fetches_finished.load(Ordering::Acquire);
+        let mut last = self.inner.refreshing.lock().await;
         if let Some(token) = self.fresh_token() {
             return Ok(token);
         }
+        if last.finished != finished_before
+            && let Some(failure) = last.failure.as_ref().and_then(|f| f.downcast_ref::<E>())
+        {
+            return Err(failure.clone());
+        }
 
-        let token = Arc::new(fetch().await?);
-        *self.current() = Some(Arc::clone(&token));
-        Ok(token)
+        let result = fetch().await;
+        last.finished += 1;
+        self.inner
+            .fetches_finished
+            .store(last.finished, Ordering::Release);
+        match result {
+            Ok(token) => {
+                last.failure = None;
+                let token = Arc::new(token);
+                *self.current() = Some(Arc::clone(&token));
+                Ok(token)
+            }
+            Err(error) => {
+                last.failure = Some(Box::new(error.clone()));
+                Err(error)
+            }
+        }
     }
 
     /// Forgets `rejected`, which the API refused, so that the next call fetches a new token.
@@ -551,45 +585,76 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn waiters_behind_a_failed_fetch_run_their_own_once() {
+    async fn waiters_behind_a_failed_fetch_share_its_failure() {
         let cache = TokenCache::new();
         let calls = Arc::new(AtomicUsize::new(0));
+        let fetch = |calls: Arc<AtomicUsize>| async move {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if n == 0 {
+                Err("first fetch fails")
+            } else {
+                Ok(AccessToken::new(format!("token-{n}"), HOUR, vec![]))
+            }
+        };
 
-        // Three callers at once; the first fetch fails, the second succeeds, the third reuses.
+        // Three callers at once: one fetch, which fails, and its failure for all three.
         let tasks: Vec<_> = (0..3)
             .map(|_| {
                 let (cache, calls) = (cache.clone(), Arc::clone(&calls));
                 tokio::spawn(async move {
                     cache
-                        .get_or_refresh(|| async move {
-                            let n = calls.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            if n == 0 {
-                                Err("first fetch fails")
-                            } else {
-                                Ok(AccessToken::new(format!("token-{n}"), HOUR, vec![]))
-                            }
-                        })
+                        .get_or_refresh(|| fetch(calls))
                         .await
                         .map(|token| token.expose_secret().to_owned())
                 })
             })
             .collect();
-
-        let mut results = Vec::new();
         for task in tasks {
-            results.push(task.await.expect("caller panicked"));
+            let result = task.await.expect("caller panicked");
+            assert_eq!(result, Err("first fetch fails"));
         }
-        results.sort();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        // The failure is not cached: the next caller fetches again.
+        let token = cache.get_or_refresh(|| fetch(Arc::clone(&calls))).await;
         assert_eq!(
-            results,
-            [
-                Ok("token-1".to_owned()),
-                Ok("token-1".to_owned()),
-                Err("first fetch fails")
-            ]
+            token.map(|t| t.expose_secret().to_owned()),
+            Ok("token-1".to_owned())
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_abandoned_fetch_lets_the_next_waiter_fetch() {
+        let cache = TokenCache::new();
+        let abandoned = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_refresh(|| async {
+                        tokio::time::sleep(HOUR).await;
+                        Err::<AccessToken, _>("never ends")
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_refresh(|| async {
+                        Ok::<_, &str>(AccessToken::new("mine", HOUR, vec![]))
+                    })
+                    .await
+                    .map(|token| token.expose_secret().to_owned())
+            })
+        };
+        tokio::task::yield_now().await;
+        abandoned.abort();
+
+        assert_eq!(waiter.await.unwrap(), Ok("mine".to_owned()));
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,8 @@
 //!    (the token request itself carries neither);
 //! 2. waits its turn at the shared [rate limiter](crate::rate);
 //! 3. sends the request with a per-attempt timeout bounded by the whole operation's deadline;
+//!    when that deadline passes during either wait, the request is not sent and the call fails
+//!    as a timeout that says so;
 //! 4. on an answer that rejects the token (401, or 400 with `auth_error`), forgets the token and
 //!    repeats the request once: the API refused it before acting on it;
 //! 5. otherwise asks the [retry policy](crate::retry) whether to try again: GET requests are
@@ -27,13 +29,13 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::StatusCode;
 use reqwest::header::{self, HeaderValue};
-use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{AccessToken, TokenCache};
-use crate::error::{self, Error, Result};
+use crate::error::{self, Error, ErrorKind, Result};
 use crate::generated::{self, OPERATIONS, prelude::*, types};
 use crate::model::Secret;
 use crate::rate::{RateLimit, RateLimiter};
@@ -425,22 +427,63 @@ fn operation_path(operation_id: &str) -> &'static str {
         .map_or("", |operation| operation.path)
 }
 
-/// What came back from the token endpoint when it did not give a token.
+/// What came back from the token endpoint when it did not give a token. Cloned for every
+/// caller that waited on the failed fetch.
+#[derive(Clone)]
 enum TokenFailure {
     /// The endpoint answered with an error (bad credentials: 400 `auth_error`).
     Refused {
         status: StatusCode,
         body: types::ApiError,
     },
-    /// The token request never got an answer.
-    Transport(reqwest::Error),
+    /// The token request got no answer: no connection, a timeout, a broken body.
+    Unreachable { kind: ErrorKind, detail: String },
 }
 
 impl TokenFailure {
+    fn unreachable(error: &reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            ErrorKind::Timeout
+        } else if error.is_connect() {
+            ErrorKind::Connect
+        } else {
+            ErrorKind::Transport
+        };
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            detail.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        TokenFailure::Unreachable { kind, detail }
+    }
+
     fn into_error(self) -> Error {
         match self {
-            TokenFailure::Transport(error) => Error::from(error),
             TokenFailure::Refused { status, body } => Error::token_refused(status, body),
+            TokenFailure::Unreachable { kind, detail } => Error::token_unreachable(kind, &detail),
+        }
+    }
+
+    /// The answer the hook gives in place of the resource call, which was never sent.
+    fn answer(self) -> reqwest::Response {
+        match self {
+            TokenFailure::Refused { status, body } => {
+                local_answer(status, error::ORIGIN_TOKEN, None, &body)
+            }
+            TokenFailure::Unreachable { kind, detail } => {
+                let body = types::ApiError {
+                    message: Some(detail),
+                    ..Default::default()
+                };
+                let failure = HeaderValue::from_static(error::failure_name(kind));
+                local_answer(
+                    StatusCode::BAD_GATEWAY,
+                    error::ORIGIN_TOKEN_UNREACHABLE,
+                    Some(failure),
+                    &body,
+                )
+            }
         }
     }
 }
@@ -474,7 +517,7 @@ fn fetch_token(api: &generated::Client) -> TokenFuture<'_> {
             }
             Err(progenitor_client::Error::CommunicationError(error))
             | Err(progenitor_client::Error::ResponseBodyError(error)) => {
-                Err(TokenFailure::Transport(error))
+                Err(TokenFailure::unreachable(&error))
             }
             Err(progenitor_client::Error::ErrorResponse(answer)) => {
                 let status = answer.status();
@@ -498,21 +541,48 @@ fn fetch_token(api: &generated::Client) -> TokenFuture<'_> {
     })
 }
 
-/// An answer standing for a refused token request, marked so that the error says so.
-fn token_answer(status: StatusCode, body: types::ApiError) -> reqwest::Response {
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let mut response = http::Response::new(bytes);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
+/// An answer the client gives itself, in place of one from the API: a JSON `ApiError` body,
+/// marked with its `origin` (and a `failure` kind) so that [`Error`] can say what happened.
+fn local_answer(
+    status: StatusCode,
+    origin: &'static str,
+    failure: Option<HeaderValue>,
+    body: &types::ApiError,
+) -> reqwest::Response {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(error::ORIGIN_HEADER, HeaderValue::from_static(origin));
+    if let Some(failure) = failure {
+        headers.insert(error::FAILURE_HEADER, failure);
+    }
+    json_answer(status, headers, body)
+}
+
+/// A response with `status`, `headers` and `body` as JSON.
+fn json_answer(
+    status: StatusCode,
+    mut headers: header::HeaderMap,
+    body: &types::ApiError,
+) -> reqwest::Response {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(
-        error::ORIGIN_HEADER,
-        HeaderValue::from_static(error::ORIGIN_TOKEN),
-    );
+    headers.remove(header::CONTENT_LENGTH);
+    let mut response = http::Response::new(serde_json::to_vec(body).unwrap_or_default());
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
     reqwest::Response::from(response)
+}
+
+/// The answer when the operation's deadline passed before its request could be sent.
+fn deadline_answer() -> reqwest::Response {
+    let body = types::ApiError::default();
+    local_answer(
+        StatusCode::REQUEST_TIMEOUT,
+        error::ORIGIN_DEADLINE,
+        None,
+        &body,
+    )
 }
 
 async fn execute(
@@ -523,11 +593,13 @@ async fn execute(
 ) -> reqwest::Result<reqwest::Response> {
     let runtime = api.inner();
     let started = Instant::now();
+    let deadline = started + runtime.operation_timeout;
     let is_token_request = operation_id == "oauth_token";
-    let idempotency = if is_token_request || request.method() == Method::GET {
+    // Asking for a token changes nothing: the token request is retried like a read.
+    let idempotency = if is_token_request {
         Idempotency::Safe
     } else {
-        Idempotency::MovesState
+        Idempotency::of(request.method())
     };
     let mut request = without_empty_refund_body(request, operation_id);
 
@@ -540,16 +612,17 @@ async fn execute(
         span.record("attempt", attempt);
 
         // The token first, then the slot: a caller waiting for a token holds no slot, so the
-        // pacing of the others is kept while it waits.
+        // pacing of the others is kept while it waits. Neither wait outlasts the operation's
+        // deadline, and a request whose deadline has passed is not sent at all: a refund
+        // reported as timed out must be one that never left.
         let token = if is_token_request {
             None
         } else {
-            match runtime.tokens.get_or_refresh(|| fetch_token(api)).await {
-                Ok(token) => Some(token),
-                Err(TokenFailure::Refused { status, body }) => {
-                    return Ok(token_answer(status, body));
-                }
-                Err(TokenFailure::Transport(error)) => return Err(error),
+            let refresh = runtime.tokens.get_or_refresh(|| fetch_token(api));
+            match tokio::time::timeout_at(deadline, refresh).await {
+                Ok(Ok(token)) => Some(token),
+                Ok(Err(failure)) => return Ok(failure.answer()),
+                Err(_) => return Ok(deadline_answer()),
             }
         };
         if let Some(token) = &token
@@ -560,8 +633,14 @@ async fn execute(
             runtime.authorize(&mut request, token);
             authorized_with = Some(Arc::clone(token));
         }
-        runtime.limiter.acquire().await;
-        let timeout = runtime.attempt_timeout_at(started);
+        if !runtime.limiter.acquire_before(deadline).await {
+            return Ok(deadline_answer());
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Ok(deadline_answer());
+        }
+        let timeout = runtime.attempt_timeout.min(remaining);
         if runtime.client_timeout != Some(timeout) {
             *request.timeout_mut() = Some(timeout);
         }
@@ -631,15 +710,6 @@ async fn execute(
 }
 
 impl Runtime {
-    /// The timeout of an attempt that starts now: the attempt limit, cut short by the
-    /// operation's deadline.
-    fn attempt_timeout_at(&self, started: Instant) -> Duration {
-        let remaining = self.operation_timeout.saturating_sub(started.elapsed());
-        self.attempt_timeout
-            .min(remaining)
-            .max(Duration::from_millis(1))
-    }
-
     /// Adds `Authorization: Bearer <token>` and `x-kiwify-account-id`.
     fn authorize(&self, request: &mut reqwest::Request, token: &Arc<AccessToken>) {
         let headers = request.headers_mut();
@@ -680,15 +750,13 @@ fn without_empty_refund_body(
 
 /// Whether an answer says the token was refused: 401, or 400 with `error: auth_error`.
 fn rejects_token(response: &reqwest::Response) -> bool {
-    match response.status() {
-        StatusCode::UNAUTHORIZED => true,
-        StatusCode::BAD_REQUEST => response
-            .extensions()
-            .get::<BufferedBody>()
-            .and_then(|body| serde_json::from_slice::<types::ApiError>(&body.0).ok())
-            .is_some_and(|body| body.error.as_deref() == Some("auth_error")),
-        _ => false,
-    }
+    let code = || {
+        let body = response.extensions().get::<BufferedBody>()?;
+        serde_json::from_slice::<types::ApiError>(&body.0)
+            .ok()?
+            .error
+    };
+    error::rejects_token(response.status(), code)
 }
 
 /// The bytes of an error answer, read once and kept beside the rebuilt response.
@@ -723,20 +791,12 @@ fn mark_raw_body(response: reqwest::Response) -> reqwest::Response {
     if serde_json::from_slice::<types::ApiError>(&bytes).is_ok() {
         return response;
     }
-    let text = error::truncate(String::from_utf8_lossy(&bytes).trim());
+    let text = error::excerpt(&bytes);
     let body = types::ApiError {
         message: (!text.is_empty()).then_some(text),
         ..Default::default()
     };
-    let mut rebuilt = http::Response::new(serde_json::to_vec(&body).unwrap_or_default());
-    *rebuilt.status_mut() = response.status();
-    *rebuilt.headers_mut() = response.headers().clone();
-    let headers = rebuilt.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.remove(header::CONTENT_LENGTH);
+    let mut headers = response.headers().clone();
     headers.insert(error::RAW_BODY_HEADER, HeaderValue::from_static("1"));
-    reqwest::Response::from(rebuilt)
+    json_answer(response.status(), headers, &body)
 }

@@ -20,11 +20,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) const ORIGIN_HEADER: &str = "x-kiwify-client-origin";
 /// Value of [`ORIGIN_HEADER`] when the token request was refused.
 pub(crate) const ORIGIN_TOKEN: &str = "token-endpoint";
+/// Value of [`ORIGIN_HEADER`] when the token request got no answer.
+pub(crate) const ORIGIN_TOKEN_UNREACHABLE: &str = "token-unreachable";
+/// Value of [`ORIGIN_HEADER`] when the operation's deadline passed before the request was sent.
+pub(crate) const ORIGIN_DEADLINE: &str = "deadline";
+/// Header carrying the [`ErrorKind`] of a failure the client answers for ([`failure_name`]).
+pub(crate) const FAILURE_HEADER: &str = "x-kiwify-client-failure";
 /// Header the client sets when an error body was not JSON and its text moved into `message`.
 pub(crate) const RAW_BODY_HEADER: &str = "x-kiwify-client-raw-body";
 
 /// Longest body text kept in an error.
 const BODY_LIMIT: usize = 512;
+/// Longest API code or message kept in an error (and so in its one-line `Display`).
+const MESSAGE_LIMIT: usize = 300;
+/// Keys whose string values are secrets: a body kept in an error shows `[REDACTED]` instead
+/// (a webhook's `token` is its signing key, and the webhook operations return it in clear).
+const SECRET_KEYS: &[&str] = &["token", "access_token", "refresh_token", "client_secret"];
 
 /// What kind of failure an [`Error`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +120,10 @@ impl Error {
 
     /// Whether the same call may succeed if repeated later: rate limits, 5xx, timeouts and
     /// connection failures. The client has already retried safe requests before returning.
+    ///
+    /// For an operation that moves money or state (a refund, a payout), a timeout or a 5xx
+    /// leaves its outcome unknown: look at the sale or the balance before sending it again.
+    /// A timeout whose message says the request was not sent is safe to repeat.
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Connect => true,
@@ -182,6 +197,17 @@ impl Error {
         Error::from_answer(status, &headers, body)
     }
 
+    /// The token request got no answer (`kind` is a timeout, a connection or another transport
+    /// failure); `detail` says what the transport reported.
+    pub(crate) fn token_unreachable(kind: ErrorKind, detail: &str) -> Self {
+        let what = match kind {
+            ErrorKind::Timeout => "the token request timed out",
+            ErrorKind::Connect => "could not connect to the token endpoint",
+            _ => "the token request failed",
+        };
+        Error::new(kind, format!("{what}: {}", one_line(detail)))
+    }
+
     /// Builds the error for an API answer with an error status.
     fn from_answer(
         status: StatusCode,
@@ -191,14 +217,30 @@ impl Error {
         let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
         let from_token_endpoint = header(ORIGIN_HEADER) == Some(ORIGIN_TOKEN);
         let raw_body = header(RAW_BODY_HEADER).is_some();
+        match header(ORIGIN_HEADER) {
+            Some(ORIGIN_DEADLINE) => {
+                return Error::new(
+                    ErrorKind::Timeout,
+                    "the operation's deadline passed before its request was sent (it was not sent)",
+                );
+            }
+            Some(ORIGIN_TOKEN_UNREACHABLE) => {
+                let kind = failure_kind(header(FAILURE_HEADER));
+                return Error::token_unreachable(kind, body.message.as_deref().unwrap_or(""));
+            }
+            _ => {}
+        }
 
-        let code = body.error.filter(|code| !code.is_empty());
+        let code = body
+            .error
+            .map(|code| one_line(&code))
+            .filter(|code| !code.is_empty());
         let message = body
             .message
             .or(body.error_description)
+            .map(|text| one_line(&text))
             .filter(|text| !text.is_empty());
-        let auth_rejection =
-            status == StatusCode::UNAUTHORIZED || code.as_deref() == Some("auth_error");
+        let auth_rejection = rejects_token(status, || code.clone());
         // The token endpoint refuses credentials with a 4xx; a 5xx or 429 from it is an outage
         // or a rate limit, which says nothing about the credentials and may pass.
         let kind = if status == StatusCode::TOO_MANY_REQUESTS {
@@ -252,7 +294,7 @@ impl From<progenitor_client::Error<ApiError>> for Error {
             Generated::InvalidResponsePayload(bytes, error) => {
                 let path = json_path_at(&bytes, error.line(), error.column());
                 let mut decoded = Error::new(ErrorKind::Decode, "the response did not decode");
-                decoded.inner.body = Some(truncate(&String::from_utf8_lossy(&bytes)));
+                decoded.inner.body = Some(excerpt(&bytes));
                 decoded.inner.decode_path = Some(path);
                 decoded.with_source(error)
             }
@@ -344,15 +386,112 @@ impl std::error::Error for Error {
     }
 }
 
-pub(crate) fn truncate(text: &str) -> String {
-    if text.len() <= BODY_LIMIT {
+/// Whether an answer refuses the access token: 401, or 400 with `error: auth_error` (how the
+/// API documents it). `code` reads the body's `error`, only when the status needs it.
+pub(crate) fn rejects_token(status: StatusCode, code: impl FnOnce() -> Option<String>) -> bool {
+    match status {
+        StatusCode::UNAUTHORIZED => true,
+        StatusCode::BAD_REQUEST => code().as_deref() == Some("auth_error"),
+        _ => false,
+    }
+}
+
+/// The name [`FAILURE_HEADER`] carries for a transport failure of this kind.
+pub(crate) fn failure_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Connect => "connect",
+        _ => "transport",
+    }
+}
+
+fn failure_kind(name: Option<&str>) -> ErrorKind {
+    match name {
+        Some("timeout") => ErrorKind::Timeout,
+        Some("connect") => ErrorKind::Connect,
+        _ => ErrorKind::Transport,
+    }
+}
+
+/// The part of a response body an error keeps: its text, secrets redacted, at most
+/// [`BODY_LIMIT`] bytes.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = redact_secrets(String::from_utf8_lossy(bytes).trim());
+    truncate(&text, BODY_LIMIT)
+}
+
+/// `text` on one line (control characters as spaces), at most [`MESSAGE_LIMIT`] bytes.
+fn one_line(text: &str) -> String {
+    let line: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    truncate(&line, MESSAGE_LIMIT)
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
         return text.to_owned();
     }
-    let mut end = BODY_LIMIT;
+    let mut end = limit;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// Replaces the string value of every [`SECRET_KEYS`] key with `[REDACTED]`. Works on text
+/// that may not be valid JSON (a body that failed to decode, cut short): it reads the strings
+/// in it, escapes included, and redacts a string that follows one of the keys and a colon; an
+/// unterminated secret is redacted to the end.
+fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = string_end(rest) else { break };
+        let key = &rest[..close];
+        out.push_str(&rest[..=close]);
+        rest = &rest[close + 1..];
+
+        let value = rest
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|after| after.strip_prefix('"'));
+        if let Some(value) = value
+            && SECRET_KEYS.contains(&key)
+        {
+            out.push_str(&rest[..rest.len() - value.len()]);
+            out.push_str("[REDACTED]");
+            rest = match string_end(value) {
+                Some(close) => {
+                    out.push('"');
+                    &value[close + 1..]
+                }
+                None => "",
+            };
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte index of the quote that closes a JSON string whose opening quote was just before
+/// `text`, skipping escapes.
+fn string_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' => index += 2,
+            b'"' => return Some(index),
+            _ => index += 1,
+        }
+    }
+    None
 }
 
 /// The JSON path (`data[3].net_amount`) of the value at `line`:`column` (1-based, as serde_json
@@ -495,6 +634,45 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn kept_bodies_never_show_secrets() {
+        let body = br#"{"data":[{"id":"w1","token":"s3cr3t-signing-key","url":"https://a/b"},{"access_token": "eyJhbGciOi.x.y", "client_secret":"cs\"q"}],"n":"token"}"#;
+        let kept = excerpt(body);
+        assert!(
+            !kept.contains("s3cr3t") && !kept.contains("eyJhbGciOi") && !kept.contains("cs\\"),
+            "{kept}"
+        );
+        assert_eq!(kept.matches("[REDACTED]").count(), 3, "{kept}");
+        assert!(
+            kept.contains(r#""url":"https://a/b""#) && kept.contains(r#""n":"token""#),
+            "{kept}"
+        );
+
+        // A body cut inside the secret still hides what there is of it.
+        let cut = excerpt(br#"{"token":"half-of-the-sec"#);
+        assert_eq!(cut, r#"{"token":"[REDACTED]"#);
+    }
+
+    #[test]
+    fn api_messages_are_kept_on_one_short_line() {
+        let body = ApiError {
+            error: Some("bad\nrequest".into()),
+            message: Some(format!("first line\r\nsecond line {}", "x".repeat(1000))),
+            error_description: None,
+        };
+        let error = Error::from_answer(StatusCode::BAD_REQUEST, &Default::default(), body);
+        let text = error.to_string();
+        assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+        assert!(
+            error
+                .api_message()
+                .unwrap()
+                .starts_with("first line  second line")
+        );
+        assert!(error.api_message().unwrap().len() <= MESSAGE_LIMIT + '…'.len_utf8());
+        assert_eq!(error.api_code(), Some("bad request"));
     }
 
     #[test]

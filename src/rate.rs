@@ -134,20 +134,37 @@ impl RateLimiter {
     /// limit requires; nobody fails. Uses tokio's clock, so tests may pause it.
     pub async fn acquire(&self) {
         let Some(bucket) = &self.bucket else { return };
+        let slot = bucket.reserve(Instant::now(), None);
+        Self::wait_for(bucket, slot).await;
+    }
 
+    /// [`RateLimiter::acquire`] for a caller that must send by `deadline`: when its turn would
+    /// come later, it books nothing, returns `false` at once and leaves the slot to others.
+    pub async fn acquire_before(&self, deadline: Instant) -> bool {
+        let Some(bucket) = &self.bucket else {
+            return true;
+        };
+        let Some(slot) = bucket.reserve(Instant::now(), Some(deadline)) else {
+            return false;
+        };
+        Self::wait_for(bucket, Some(slot)).await;
+        true
+    }
+
+    async fn wait_for(bucket: &Bucket, mut slot: Option<Instant>) {
         // Booked slots are checked again on waking: a waiter that woke late pushes the schedule
         // back instead of letting the next ones catch up in a burst the server would count.
-        let mut slot = bucket.reserve(Instant::now());
-        while slot > Instant::now() {
-            tokio::time::sleep_until(slot).await;
-            slot = bucket.confirm(slot, Instant::now());
+        while let Some(due) = slot.filter(|due| *due > Instant::now()) {
+            tokio::time::sleep_until(due).await;
+            slot = Some(bucket.confirm(due, Instant::now()));
         }
     }
 }
 
 impl Bucket {
-    /// Books the earliest slot at or after `now` and returns it.
-    fn reserve(&self, now: Instant) -> Instant {
+    /// Books the earliest slot at or after `now` and returns it; books nothing and returns
+    /// `None` when that slot is later than `deadline`.
+    fn reserve(&self, now: Instant, deadline: Option<Instant>) -> Option<Instant> {
         // The lock is never held across an await or any code that can panic; recover anyway.
         let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
         let current = due.map_or(now, |due| due.max(now));
@@ -161,9 +178,12 @@ impl Bucket {
             .saturating_duration_since(now)
             .saturating_sub(allowance);
         let slot = now.checked_add(wait).unwrap_or(current);
+        if deadline.is_some_and(|deadline| slot > deadline) {
+            return None;
+        }
 
         *due = Some(current.checked_add(self.pace.interval).unwrap_or(current));
-        slot
+        Some(slot)
     }
 
     /// Called by a waiter woken at `now` for its `slot`. When it woke late, the schedule after
@@ -290,5 +310,26 @@ mod tests {
 
         assert_eq!(Instant::now() - start, Duration::ZERO);
         assert_eq!(finish_times(&limiter, 50).await, vec![0.0; 50]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_whose_turn_is_past_its_deadline_books_nothing() {
+        let limiter = RateLimiter::new(RateLimit::per_second(1).with_burst(1));
+        let start = Instant::now();
+        limiter.acquire().await;
+
+        // The next slot is at 1 s: too late for a deadline at 0.5 s, in time for one at 1 s.
+        assert!(
+            !limiter
+                .acquire_before(start + Duration::from_millis(500))
+                .await
+        );
+        assert_eq!(Instant::now() - start, Duration::ZERO);
+        assert!(limiter.acquire_before(start + Duration::from_secs(1)).await);
+        assert_eq!(Instant::now() - start, Duration::from_secs(1));
+
+        // The refused caller took no slot: the next one is at 2 s, not 3 s.
+        limiter.acquire().await;
+        assert_eq!(Instant::now() - start, Duration::from_secs(2));
     }
 }

@@ -13,6 +13,10 @@
 //!   affiliate changes, any non-`GET`) is retried **only** when the connection was never
 //!   established, because then nothing reached the server. A refund or payout that may have
 //!   been received is never sent twice.
+//! - Outside this policy, the client repeats any request once, refunds included, when the API
+//!   rejected its access token (401, or 400 `auth_error`): that answer means the API refused
+//!   the request before acting on it. A request whose operation deadline passes before it is
+//!   sent (waiting for a token or for the rate limiter) is not sent at all.
 //! - The wait is "full jitter" exponential backoff: `jitter * min(max_delay, base_delay *
 //!   2^(attempt - 1))`, with `jitter` uniform in `[0, 1)`.
 //! - A `Retry-After` header (seconds or an HTTP date) replaces the backoff: the policy waits

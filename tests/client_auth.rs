@@ -310,3 +310,67 @@ async fn fifty_calls_rejected_with_the_same_token_renew_it_once() {
         .count();
     assert_eq!(renewed, 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_calls_with_refused_credentials_make_one_token_request() {
+    let server = MockServer::start().await;
+    // A slow refusal, so that every call is waiting on the one token request.
+    Mock::given(method("POST"))
+        .and(path("/v1/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(auth_error("Invalid client: client is invalid"))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    mount_sale(&server).await;
+    let client = client(&server);
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let client = client.clone();
+        calls.spawn(async move { client.get_sale().id("s1").send().await });
+    }
+    while let Some(result) = calls.join_next().await {
+        let error = kiwify::Error::from(result.expect("the task ran").unwrap_err());
+        assert!(error.is_authentication(), "{error}");
+        assert!(error.to_string().contains("Invalid client"), "{error}");
+    }
+
+    assert_eq!(token_requests(&server).await.len(), 1);
+    assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_refund_rejected_for_its_token_is_sent_once_more_with_a_new_one() {
+    // The API refuses a stale token before it acts on the request: repeating the refund once
+    // with a new token cannot refund twice.
+    let server = MockServer::start().await;
+    mount_two_tokens(&server, ("token-old", 86_400), ("token-new", 86_400)).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/sales/s1/refund"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer token-old",
+        ))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/sales/s1/refund"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer token-new",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"refunded": true})))
+        .mount(&server)
+        .await;
+
+    let refund = client(&server).refund_sale().id("s1").send().await;
+
+    let refund = refund.map_err(kiwify::Error::from).unwrap();
+    assert_eq!(refund.refunded.map(bool::from), Some(true));
+    let refunds = requests_to(&server, "POST", "/v1/sales/s1/refund").await;
+    assert_eq!(bearers(&refunds), ["Bearer token-old", "Bearer token-new"]);
+}

@@ -177,3 +177,116 @@ async fn a_payout_answered_with_500_is_not_sent_again() {
         json!({"amount": 10000})
     );
 }
+
+/// Answers `first` once, then `then`, noting when each request arrived.
+struct Timed {
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl wiremock::Respond for Timed {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let mut arrivals = self.arrivals.lock().unwrap();
+        arrivals.push(std::time::Instant::now());
+        if arrivals.len() == 1 {
+            self.first.clone()
+        } else {
+            self.then.clone()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_of_one_second_is_waited_for() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let arrivals = std::sync::Arc::default();
+    Mock::given(method("GET"))
+        .and(path("/v1/sales/s1"))
+        .respond_with(Timed {
+            first: ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+            then: ResponseTemplate::new(200).set_body_json(sale("s1")),
+            arrivals: std::sync::Arc::clone(&arrivals),
+        })
+        .mount(&server)
+        .await;
+    // Backoff alone would wait at most a millisecond; only the header explains a second.
+    let client = builder(&server)
+        .retry_policy(fast_retry().with_max_delay(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+
+    let sale = client.get_sale().id("s1").send().await;
+
+    assert_eq!(sale.map_err(kiwify::Error::from).unwrap().id, "s1");
+    let arrivals = arrivals.lock().unwrap();
+    assert_eq!(arrivals.len(), 2);
+    assert!(arrivals[1] - arrivals[0] >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_refund_whose_turn_comes_after_its_deadline_is_never_sent() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sales/s1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sale("s1")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/sales/s1/refund"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"refunded": true})))
+        .mount(&server)
+        .await;
+    // Two requests a minute, the token request and the read: the refund's turn is 30 s away.
+    let client = builder(&server)
+        .rate_limit(kiwify::rate::RateLimit::per_minute(2).with_burst(2))
+        .operation_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    client.get_sale().id("s1").send().await.unwrap();
+
+    let error = kiwify::Error::from(client.refund_sale().id("s1").send().await.unwrap_err());
+
+    assert!(error.is_timeout(), "{error}");
+    assert_eq!(error.status(), None, "no answer came: {error}");
+    assert!(error.to_string().contains("not sent"), "{error}");
+    assert_eq!(
+        requests_to(&server, "POST", "/v1/sales/s1/refund")
+            .await
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_payout_still_waiting_for_its_token_at_the_deadline_is_never_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/oauth/token"))
+        .respond_with(token_answer(ACCESS_TOKEN, 86_400).set_delay(Duration::from_secs(10)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payouts/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "p1"})))
+        .mount(&server)
+        .await;
+    let client = builder(&server)
+        .operation_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+
+    let payout = client
+        .create_payout()
+        .body(types::PayoutRequest {
+            amount: kiwify::model::Cents(1000),
+        })
+        .send()
+        .await;
+
+    let error = kiwify::Error::from(payout.unwrap_err());
+    assert!(error.is_timeout(), "{error}");
+    assert_eq!(requests_to(&server, "POST", "/v1/payouts/").await.len(), 0);
+}
