@@ -172,13 +172,13 @@ fn main() {
         // loopback call, which any careful raw client pays too). A second baseline without
         // timeouts shows that cost.
         let http = reqwest::Client::builder()
-            .user_agent(concat!("kiwify-rs/", env!("CARGO_PKG_VERSION")))
+            .user_agent(kiwify::client::DEFAULT_USER_AGENT)
             .connect_timeout(kiwify::client::DEFAULT_CONNECT_TIMEOUT)
             .timeout(kiwify::client::DEFAULT_ATTEMPT_TIMEOUT)
             .build()
             .expect("raw client");
         let bare = reqwest::Client::builder()
-            .user_agent(concat!("kiwify-rs/", env!("CARGO_PKG_VERSION")))
+            .user_agent(kiwify::client::DEFAULT_USER_AGENT)
             .build()
             .expect("raw client without timeouts");
 

@@ -51,6 +51,9 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a whole operation, retries and waits included.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The `User-Agent` of requests, unless [`ClientBuilder::user_agent`] says otherwise.
+pub const DEFAULT_USER_AGENT: &str = concat!("kiwify-rs/", env!("CARGO_PKG_VERSION"));
+
 /// The account header every resource request carries.
 const ACCOUNT_HEADER: header::HeaderName = header::HeaderName::from_static("x-kiwify-account-id");
 
@@ -214,7 +217,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: RateLimit::default(),
             token_margin: None,
-            user_agent: concat!("kiwify-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
             http: None,
         }
     }
@@ -290,7 +293,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses the caller's own `reqwest::Client` (its pool, proxy and TLS settings).
+    /// Uses the caller's own `reqwest::Client` (its pool, proxy and TLS settings); start from
+    /// [`http_client_builder`], which has this crate's TLS setup. The attempt and operation
+    /// timeouts still apply to every request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -356,18 +361,30 @@ fn http_client(
     attempt_timeout: Duration,
     user_agent: &str,
 ) -> Result<reqwest::Client> {
-    #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc")))]
-    {
-        // reqwest is built without a default provider: install ring once for the process.
-        // An error means a provider is installed already, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::builder()
+    http_client_builder()
         .connect_timeout(connect_timeout)
         .timeout(attempt_timeout)
         .user_agent(user_agent)
         .build()
         .map_err(|error| Error::configuration(format!("cannot build the HTTP client: {error}")))
+}
+
+/// A `reqwest::ClientBuilder` with the TLS setup of this crate's own HTTP client, the
+/// `User-Agent` and [`DEFAULT_CONNECT_TIMEOUT`]: add a proxy or other settings, build, and pass
+/// the result to [`ClientBuilder::http_client`].
+///
+/// With the default `tls-ring` feature, reqwest is built without a default crypto provider and
+/// `reqwest::Client::new()` panics until one is installed; this function installs ring for
+/// the process first (as building a [`Client`] does).
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc")))]
+    {
+        // An error means a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder()
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .user_agent(DEFAULT_USER_AGENT)
 }
 
 /// State shared by every clone of a [`Client`]: credentials, token cache, limiter, policy.

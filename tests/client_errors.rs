@@ -67,7 +67,7 @@ async fn the_operation_deadline_cuts_an_attempt_short() {
 async fn a_callers_own_http_client_still_gets_the_attempt_timeout() {
     let server = slow_sale(Duration::from_secs(5)).await;
     let client = builder(&server)
-        .http_client(reqwest::Client::new())
+        .http_client(kiwify::client::http_client_builder().build().unwrap())
         .attempt_timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::none())
         .build()
