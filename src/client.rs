@@ -51,6 +51,18 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a whole operation, retries and waits included.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The largest `page_size` the sales, affiliates, webhooks and participants endpoints accept
+/// (products and payouts take more). A larger one is lowered to it before sending.
+pub const CAPPED_PAGE_SIZE: u32 = 100;
+
+/// The operations whose `page_size` is capped at [`CAPPED_PAGE_SIZE`].
+const CAPPED_OPERATIONS: &[&str] = &[
+    "list_sales",
+    "list_affiliates",
+    "list_webhooks",
+    "list_event_participants",
+];
+
 /// The `User-Agent` of requests, unless [`ClientBuilder::user_agent`] says otherwise.
 pub const DEFAULT_USER_AGENT: &str = concat!("kiwify-rs/", env!("CARGO_PKG_VERSION"));
 
@@ -619,6 +631,9 @@ async fn execute(
         Idempotency::of(request.method())
     };
     let mut request = without_empty_refund_body(request, operation_id);
+    if CAPPED_OPERATIONS.contains(&operation_id) {
+        cap_page_size(&mut request);
+    }
 
     let mut attempt = 0;
     let mut token_renewed = false;
@@ -763,6 +778,45 @@ fn without_empty_refund_body(
         request.headers_mut().remove(header::CONTENT_TYPE);
     }
     request
+}
+
+/// Lowers a `page_size` above [`CAPPED_PAGE_SIZE`] to it: what the endpoint does with a larger
+/// one is not known (facts sheet §3), so it is never sent.
+fn cap_page_size(request: &mut reqwest::Request) {
+    let too_large = |(name, value): &(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)| {
+        name == "page_size"
+            && value
+                .parse::<u64>()
+                .is_ok_and(|size| size > u64::from(CAPPED_PAGE_SIZE))
+    };
+    if !request.url().query_pairs().any(|pair| too_large(&pair)) {
+        return;
+    }
+    let pairs: Vec<(String, String)> = request
+        .url()
+        .query_pairs()
+        .map(|pair| {
+            let capped = too_large(&pair);
+            let (name, value) = (pair.0.into_owned(), pair.1.into_owned());
+            (
+                name,
+                if capped {
+                    CAPPED_PAGE_SIZE.to_string()
+                } else {
+                    value
+                },
+            )
+        })
+        .collect();
+    tracing::debug!(
+        cap = CAPPED_PAGE_SIZE,
+        "page_size lowered to what the endpoint accepts"
+    );
+    request
+        .url_mut()
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs);
 }
 
 /// Whether an answer says the token was refused: 401, or 400 with `error: auth_error`.

@@ -32,12 +32,14 @@ use crate::generated::types;
 use crate::model::{PaymentMethod, SaleStatus};
 use crate::{Client, Error, Result};
 
-/// Largest page the sales, affiliates, webhooks and participants endpoints accept.
-pub const CAPPED_PAGE_SIZE: u32 = 100;
+pub use crate::client::CAPPED_PAGE_SIZE;
 /// Page size used for products and payouts, whose endpoints have no cap (facts sheet §3).
 pub const UNCAPPED_PAGE_SIZE: u32 = 1000;
 /// Longest period one `list_sales` request may cover.
 pub const MAX_SALES_WINDOW: Span = Span::days(90);
+/// The windows a sales range is cut into by default: a day under the limit, because how the
+/// API counts its 90 days (inclusive or not, by calendar day or by instant) is not known.
+pub const DEFAULT_SALES_WINDOW: Span = Span::days(89);
 /// Pages fetched at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// A safety net: no stream reads more pages than this from one query.
@@ -178,6 +180,54 @@ fn count_of(pagination: &types::Pagination) -> u64 {
     u64::try_from(pagination.count).unwrap_or(0)
 }
 
+/// A page answer of a list operation, as the stream machinery sees it.
+trait ListAnswer {
+    type Item;
+    fn into_page(self) -> Page<Self::Item>;
+}
+
+macro_rules! list_answer {
+    ($($page:ident => $item:ident),* $(,)?) => {$(
+        impl ListAnswer for types::$page {
+            type Item = types::$item;
+            fn into_page(self) -> Page<types::$item> {
+                Page { count: count_of(&self.pagination), items: self.data }
+            }
+        }
+    )*};
+}
+
+list_answer!(
+    ProductsPage => Product,
+    SalesPage => Sale,
+    PayoutsPage => Payout,
+    AffiliatesPage => Affiliate,
+    WebhooksPage => Webhook,
+);
+
+impl ListAnswer for types::ParticipantsPage {
+    type Item = types::Participant;
+    fn into_page(self) -> Page<types::Participant> {
+        let items = self.data.map(|data| data.participants).unwrap_or_default();
+        Page {
+            count: count_of(&self.pagination),
+            items,
+        }
+    }
+}
+
+/// Sends one page request and reads its answer as a [`Page`].
+async fn page_of<A: ListAnswer>(
+    request: impl Future<
+        Output = std::result::Result<
+            progenitor_client::ResponseValue<A>,
+            progenitor_client::Error<types::ApiError>,
+        >,
+    >,
+) -> Result<Page<A::Item>> {
+    Ok(request.await?.into_inner().into_page())
+}
+
 /// A period of sales: `[start, end)`, end exclusive, in UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SalesRange {
@@ -203,9 +253,16 @@ impl SalesRange {
     pub fn brasilia_days(first: NaiveDate, last: NaiveDate) -> Result<Self> {
         let midnight = |day: NaiveDate| {
             Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN))
-                + Span::hours(BRASILIA_OFFSET_HOURS)
+                .checked_add_signed(Span::hours(BRASILIA_OFFSET_HOURS))
         };
-        SalesRange::new(midnight(first), midnight(last) + Span::days(1))
+        let start = midnight(first);
+        let end = last.succ_opt().and_then(midnight);
+        match (start, end) {
+            (Some(start), Some(end)) => SalesRange::new(start, end),
+            _ => Err(Error::invalid_input(format!(
+                "the days {first} to {last} are out of the range of dates this crate handles"
+            ))),
+        }
     }
 
     /// Parses the two ends given as text: `YYYY-MM-DD` (a Brasília calendar day; `to` is
@@ -236,7 +293,9 @@ impl SalesRange {
         let mut windows = Vec::new();
         let mut start = self.start;
         while start < self.end {
-            let end = (start + span).min(self.end);
+            let end = start
+                .checked_add_signed(span)
+                .map_or(self.end, |end| end.min(self.end));
             windows.push(SalesRange { start, end });
             start = end;
         }
@@ -271,16 +330,23 @@ pub fn parse_bound(text: &str, bound: Bound) -> Result<DateTime<Utc>> {
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
     let text = text.trim();
-    DateTime::parse_from_rfc3339(text)
-        .map(|instant| instant.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").map(|naive| naive.and_utc())
-        })
-        .map_err(|_| {
-            Error::invalid_input(format!(
-                "{text:?} is not a date (YYYY-MM-DD) or a timestamp (such as 2026-03-10T00:00:00Z)"
-            ))
-        })
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    // A time without an offset could be UTC or Brasília time, three hours apart: refused.
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok());
+    let why = if naive {
+        "has no offset; add one (Z for UTC, -03:00 for Brasília)"
+    } else {
+        "is not a date (YYYY-MM-DD) or a timestamp (such as 2026-03-10T00:00:00Z)"
+    };
+    Err(Error::invalid_input(format!("{text:?} {why}")))
 }
 
 /// How the API wants instants: full ISO-8601 UTC with milliseconds.
@@ -316,7 +382,7 @@ impl SalesQuery {
             full_details: false,
             page_size: CAPPED_PAGE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
-            window: MAX_SALES_WINDOW,
+            window: DEFAULT_SALES_WINDOW,
         }
     }
 
@@ -371,7 +437,8 @@ impl SalesQuery {
         self
     }
 
-    /// Length of the windows the range is cut into; at most (and by default) 90 days.
+    /// Length of the windows the range is cut into: [`DEFAULT_SALES_WINDOW`] (89 days) by
+    /// default, at most [`MAX_SALES_WINDOW`] (90 days).
     pub fn window(mut self, span: Span) -> Self {
         self.window = span.clamp(Span::seconds(1), MAX_SALES_WINDOW);
         self
@@ -383,16 +450,20 @@ impl Client {
     ///
     /// The range is cut into windows of at most 90 days with full UTC timestamps, end
     /// exclusive, so a sale on a window edge is in exactly one window. Because the list is
-    /// ordered by update time, a sale updated during the scan can move to another page: each
-    /// sale id is yielded once, and a window whose scan saw fewer distinct sales than the API
-    /// counts is read again (at most twice) to pick up sales that shifted past the reader.
+    /// ordered by update time, a sale updated during the scan can move to another page, which
+    /// shows as a sale sent twice: each sale id is yielded once, and a window whose scan saw a
+    /// repeat and fewer distinct sales than the API counts is read again (at most twice, and
+    /// only while a reading finds new sales) to pick up the sales that shifted past the
+    /// reader. A window that still falls short is logged as a warning.
     pub fn sales(&self, query: SalesQuery) -> Pages<types::Sale> {
         let client = self.clone();
         produce(query.page_size, move |sender| async move {
             for window in query.range.windows(query.window) {
                 let fetch = |page: u32, size: u32| sales_page(&client, &query, window, page, size);
                 let mut seen = HashSet::new();
-                for _pass in 0..=MAX_RESCANS {
+                let mut count = 0;
+                for pass in 0..=MAX_RESCANS {
+                    let before = seen.len();
                     let mut keep = |sale: &types::Sale| seen.insert(sale.id.clone());
                     let read = read_pages(
                         &fetch,
@@ -402,17 +473,29 @@ impl Client {
                         &mut keep,
                     )
                     .await;
-                    match read {
-                        Ok((count, _)) if (seen.len() as u64) < count => {
-                            tracing::debug!(
-                                count,
-                                seen = seen.len(),
-                                "sales moved during the scan; reading the window again"
-                            );
-                        }
-                        Ok(_) => break,
-                        Err(_) => return,
+                    let Ok((counted, sent)) = read else { return };
+                    count = counted;
+                    let new = (seen.len() - before) as u64;
+                    // The first reading must have seen a repeat (a sale that moved); a later
+                    // one must have found something, or another will not either.
+                    let moved = if pass == 0 { sent > new } else { new > 0 };
+                    if (seen.len() as u64) >= count || !moved {
+                        break;
                     }
+                    tracing::debug!(
+                        count,
+                        seen = seen.len(),
+                        "sales moved during the scan; reading the window again"
+                    );
+                }
+                if (seen.len() as u64) < count {
+                    tracing::warn!(
+                        window_start = %timestamp(window.start),
+                        window_end = %timestamp(window.end),
+                        count,
+                        seen = seen.len(),
+                        "the API counts more sales in this window than its pages held"
+                    );
                 }
             }
         })
@@ -427,17 +510,8 @@ impl Client {
             move |page, size| {
                 let client = client.clone();
                 async move {
-                    let answer = client
-                        .list_products()
-                        .page_number(u64::from(page))
-                        .page_size(u64::from(size))
-                        .send()
-                        .await?;
-                    let answer = answer.into_inner();
-                    Ok(Page {
-                        count: count_of(&answer.pagination),
-                        items: answer.data,
-                    })
+                    let request = client.list_products().page_number(u64::from(page));
+                    page_of(request.page_size(u64::from(size)).send()).await
                 }
             },
         )
@@ -461,17 +535,13 @@ impl Client {
                     if let Some(id) = legal_entity_id {
                         request = request.legal_entity_id(id);
                     }
-                    let answer = request.send().await?.into_inner();
-                    Ok(Page {
-                        count: count_of(&answer.pagination),
-                        items: answer.data,
-                    })
+                    page_of(request.send()).await
                 }
             },
         )
     }
 
-    /// Every affiliate matching the optional filters.
+    /// Every affiliate matching the filter.
     pub fn affiliates(&self, filter: AffiliateFilter) -> Pages<types::Affiliate> {
         let client = self.clone();
         spawn_pages(CAPPED_PAGE_SIZE, DEFAULT_CONCURRENCY, move |page, size| {
@@ -491,63 +561,80 @@ impl Client {
                 if let Some(search) = filter.search {
                     request = request.search(search);
                 }
-                let answer = request.send().await?.into_inner();
-                Ok(Page {
-                    count: count_of(&answer.pagination),
-                    items: answer.data,
-                })
+                page_of(request.send()).await
             }
         })
     }
 
-    /// Every webhook registration, optionally of one product.
-    pub fn webhooks(&self, product_id: Option<&str>) -> Pages<types::Webhook> {
+    /// Every webhook registration matching the filter.
+    pub fn webhooks(&self, filter: WebhookFilter) -> Pages<types::Webhook> {
         let client = self.clone();
-        let product_id = product_id.map(str::to_owned);
         spawn_pages(CAPPED_PAGE_SIZE, DEFAULT_CONCURRENCY, move |page, size| {
             let client = client.clone();
-            let product_id = product_id.clone();
+            let filter = filter.clone();
             async move {
                 let mut request = client
                     .list_webhooks()
                     .page_number(u64::from(page))
                     .page_size(u64::from(size));
-                if let Some(id) = product_id {
+                if let Some(id) = filter.product_id {
                     request = request.product_id(id);
                 }
-                let answer = request.send().await?.into_inner();
-                Ok(Page {
-                    count: count_of(&answer.pagination),
-                    items: answer.data,
-                })
+                if let Some(search) = filter.search {
+                    request = request.search(search);
+                }
+                page_of(request.send()).await
             }
         })
     }
 
-    /// Every participant of an event product.
-    pub fn event_participants(&self, product_id: &str) -> Pages<types::Participant> {
+    /// Every participant of an event product matching the filter.
+    pub fn event_participants(
+        &self,
+        product_id: &str,
+        filter: ParticipantFilter,
+    ) -> Pages<types::Participant> {
         let client = self.clone();
         let product_id = product_id.to_owned();
         spawn_pages(CAPPED_PAGE_SIZE, DEFAULT_CONCURRENCY, move |page, size| {
             let client = client.clone();
             let product_id = product_id.clone();
+            let filter = filter.clone();
             async move {
-                let answer = client
+                let mut request = client
                     .list_event_participants()
                     .product_id(product_id)
                     .page_number(u64::from(page))
-                    .page_size(u64::from(size))
-                    .send()
-                    .await?
-                    .into_inner();
-                let items = answer
-                    .data
-                    .map(|data| data.participants)
-                    .unwrap_or_default();
-                Ok(Page {
-                    count: count_of(&answer.pagination),
-                    items,
-                })
+                    .page_size(u64::from(size));
+                if let Some(checked_in) = filter.checked_in {
+                    request = request.checked_in(checked_in);
+                }
+                if let Some(created) = filter.created {
+                    request = request
+                        .created_at_start_date(timestamp(created.start))
+                        .created_at_end_date(timestamp(created.end));
+                }
+                if let Some(updated) = filter.updated {
+                    request = request
+                        .updated_at_start_date(timestamp(updated.start))
+                        .updated_at_end_date(timestamp(updated.end));
+                }
+                if let Some(id) = filter.external_id {
+                    request = request.external_id(id);
+                }
+                if let Some(id) = filter.batch_id {
+                    request = request.batch_id(id);
+                }
+                if let Some(phone) = filter.phone {
+                    request = request.phone(phone);
+                }
+                if let Some(cpf) = filter.cpf {
+                    request = request.cpf(cpf);
+                }
+                if let Some(id) = filter.order_id {
+                    request = request.order_id(id);
+                }
+                page_of(request.send()).await
             }
         })
     }
@@ -562,6 +649,36 @@ pub struct AffiliateFilter {
     pub product_id: Option<String>,
     /// Only affiliates whose name or e-mail contains this text.
     pub search: Option<String>,
+}
+
+/// Filters of [`Client::webhooks`].
+#[derive(Clone, Debug, Default)]
+pub struct WebhookFilter {
+    /// Only webhooks of this product.
+    pub product_id: Option<String>,
+    /// Only webhooks whose name or URL contains this text.
+    pub search: Option<String>,
+}
+
+/// Filters of [`Client::event_participants`].
+#[derive(Clone, Debug, Default)]
+pub struct ParticipantFilter {
+    /// Only participants who checked in (`true`) or did not (`false`).
+    pub checked_in: Option<bool>,
+    /// Only participants registered in this period.
+    pub created: Option<SalesRange>,
+    /// Only participants last updated in this period.
+    pub updated: Option<SalesRange>,
+    /// Only the participant with this external id.
+    pub external_id: Option<String>,
+    /// Only participants of this ticket batch.
+    pub batch_id: Option<String>,
+    /// Only participants with this phone number.
+    pub phone: Option<String>,
+    /// Only participants with this CPF.
+    pub cpf: Option<String>,
+    /// Only participants of this order.
+    pub order_id: Option<String>,
 }
 
 async fn sales_page(
@@ -597,11 +714,7 @@ async fn sales_page(
     if query.full_details {
         request = request.view_full_sale_details(true);
     }
-    let answer = request.send().await?.into_inner();
-    Ok(Page {
-        count: count_of(&answer.pagination),
-        items: answer.data,
-    })
+    page_of(request.send()).await
 }
 
 #[cfg(test)]
@@ -658,6 +771,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(refused.contains("10/03/2026"), "{refused}");
+    }
+
+    #[test]
+    fn times_without_an_offset_are_refused_not_guessed() {
+        for text in [
+            "2026-03-10T12:00:00",
+            "2026-03-10 12:00",
+            "2026-03-10T12:00:00.000",
+        ] {
+            let error = parse_bound(text, Bound::Start).unwrap_err().to_string();
+            assert!(error.contains(text) && error.contains("offset"), "{error}");
+        }
+    }
+
+    #[test]
+    fn days_at_the_end_of_the_calendar_are_refused_not_panicked_on() {
+        let error = SalesRange::brasilia_days(NaiveDate::MAX, NaiveDate::MAX).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
+        let range = SalesRange::new(at("2026-01-01T00:00:00Z"), DateTime::<Utc>::MAX_UTC).unwrap();
+        assert_eq!(range.windows(Span::MAX).len(), 1);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration as Span, Utc};
 use futures::StreamExt;
 use kiwify::generated::types;
 use kiwify::model::{AffiliateStatus, Cents, PaymentMethod, SaleStatus, Secret};
-use kiwify::paginate::{AffiliateFilter, timestamp};
+use kiwify::paginate::{AffiliateFilter, ParticipantFilter, WebhookFilter, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -144,7 +144,7 @@ async fn account_products_stats_balance_and_participants_read_through_the_client
     let mut participants = Vec::new();
     let mut not_events = 0;
     for product in &products {
-        let mut stream = client.event_participants(&product.id);
+        let mut stream = client.event_participants(&product.id, ParticipantFilter::default());
         while let Some(participant) = stream.next().await {
             match participant {
                 Ok(participant) => participants.push(participant),
@@ -359,7 +359,10 @@ async fn webhooks_are_created_updated_deleted_and_deliver_verified_events() {
         .unwrap()
         .into_inner();
     assert_eq!(updated.name.as_deref(), Some("e2e renamed"));
-    assert_eq!(all(client.webhooks(None)).await.len(), 1);
+    assert_eq!(
+        all(client.webhooks(WebhookFilter::default())).await.len(),
+        1
+    );
 
     // A sale approved now is delivered (the receiver is unreachable, the attempt is recorded)
     // with a signature the crate's verifier accepts on the exact bytes.
