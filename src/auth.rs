@@ -359,7 +359,8 @@ impl TokenCache {
         }
     }
 
-    fn fresh_token(&self) -> Option<Arc<AccessToken>> {
+    /// The cached token, if it is still fresh; never fetches.
+    pub fn fresh_token(&self) -> Option<Arc<AccessToken>> {
         let now = Instant::now();
         self.current()
             .as_ref()

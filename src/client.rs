@@ -650,11 +650,16 @@ async fn execute(
         let token = if is_token_request {
             None
         } else {
-            let refresh = runtime.tokens.get_or_refresh(|| fetch_token(api));
-            match tokio::time::timeout_at(deadline, refresh).await {
-                Ok(Ok(token)) => Some(token),
-                Ok(Err(failure)) => return Ok(failure.answer()),
-                Err(_) => return Ok(deadline_answer()),
+            match runtime.tokens.fresh_token() {
+                Some(token) => Some(token),
+                None => {
+                    let refresh = runtime.tokens.get_or_refresh(|| fetch_token(api));
+                    match tokio::time::timeout_at(deadline, refresh).await {
+                        Ok(Ok(token)) => Some(token),
+                        Ok(Err(failure)) => return Ok(failure.answer()),
+                        Err(_) => return Ok(deadline_answer()),
+                    }
+                }
             }
         };
         if let Some(token) = &token
