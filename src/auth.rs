@@ -26,6 +26,11 @@ use tokio::time::Instant;
 /// How long a token is assumed to live when neither `expires_in` nor a JWT `exp` says.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// How long a renewal found useless is remembered: calls refused in that time with the token
+/// that proved it fail without asking for another one (at most one token request a minute for
+/// a wrong account id), and a scope added to the key is picked up after it.
+const FUTILE_RENEWAL_MEMORY: Duration = Duration::from_secs(60);
+
 /// Gives every token its own identity, so the cache can tell "the token that was rejected"
 /// from "a newer token", whatever their text.
 static NEXT_TOKEN_ID: AtomicU64 = AtomicU64::new(0);
@@ -252,6 +257,8 @@ struct CacheInner {
     refreshing: tokio::sync::Mutex<LastFetch>,
     /// [`LastFetch::finished`], readable without waiting for the lock.
     fetches_finished: AtomicU64,
+    /// The id of a token that was refused right after a renewal, and when.
+    futile_renewal: Mutex<Option<(u64, Instant)>>,
 }
 
 /// How the fetches so far ended, for the callers that waited on one.
@@ -285,6 +292,7 @@ impl TokenCache {
                 current: Mutex::new(None),
                 refreshing: tokio::sync::Mutex::new(LastFetch::default()),
                 fetches_finished: AtomicU64::new(0),
+                futile_renewal: Mutex::new(None),
             }),
         }
     }
@@ -357,6 +365,27 @@ impl TokenCache {
         {
             *current = None;
         }
+    }
+
+    /// Records that `token`, fetched to replace a refused one, was refused too.
+    pub fn note_futile_renewal(&self, token: &AccessToken) {
+        let mut futile = self
+            .inner
+            .futile_renewal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *futile = Some((token.id, Instant::now()));
+    }
+
+    /// Whether `token` was refused right after a renewal in the last minute: renewing it again
+    /// would only ask for one more token that the API refuses.
+    pub fn renewal_is_futile(&self, token: &AccessToken) -> bool {
+        let futile = self
+            .inner
+            .futile_renewal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        futile.is_some_and(|(id, when)| id == token.id && when.elapsed() < FUTILE_RENEWAL_MEMORY)
     }
 
     /// The cached token, if it is still fresh; never fetches.

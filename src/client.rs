@@ -702,13 +702,18 @@ async fn execute(
                 span.record("status", response.status().as_u16());
                 let response = buffer_error_body(response).await?;
                 if let Some(token) = &token
-                    && !token_renewed
                     && rejects_token(&response)
                 {
-                    tracing::debug!("the API rejected the access token; renewing it once");
-                    runtime.tokens.invalidate(token);
-                    token_renewed = true;
-                    continue;
+                    if token_renewed {
+                        // A new token was refused like the old one: the cause is elsewhere (the
+                        // account id, a scope), and renewing for the next calls is no use.
+                        runtime.tokens.note_futile_renewal(token);
+                    } else if !runtime.tokens.renewal_is_futile(token) {
+                        tracing::debug!("the API rejected the access token; renewing it once");
+                        runtime.tokens.invalidate(token);
+                        token_renewed = true;
+                        continue;
+                    }
                 }
                 Ok(response)
             }

@@ -374,3 +374,25 @@ async fn a_refund_rejected_for_its_token_is_sent_once_more_with_a_new_one() {
     let refunds = requests_to(&server, "POST", "/v1/sales/s1/refund").await;
     assert_eq!(bearers(&refunds), ["Bearer token-old", "Bearer token-new"]);
 }
+
+#[tokio::test]
+async fn a_token_refused_right_after_a_renewal_is_not_renewed_again_by_the_next_calls() {
+    // A wrong account id: every token is refused. The first call renews once; the next calls
+    // do not ask for a token each.
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sales/s1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    for _ in 0..5 {
+        let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+        assert!(error.is_authentication(), "{error}");
+    }
+
+    assert_eq!(token_requests(&server).await.len(), 2);
+    assert_eq!(requests_to(&server, "GET", "/v1/sales/s1").await.len(), 6);
+}
