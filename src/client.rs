@@ -694,6 +694,11 @@ async fn execute(
 
         let answer = match result {
             // Only error answers are buffered and marked: a success goes back as it came.
+            // FIXME: so a success body that breaks off while the generated code reads it (after
+            // this hook has returned) is not retried, even for a read. Reading it here would
+            // need a rebuilt response per request, and reqwest parses a placeholder URL for each
+            // rebuilt one: measured with callgrind, 4.8k more instructions on a 167k loopback
+            // call (3%), for a failure not yet seen.
             Ok(response) if response.status().is_success() => {
                 span.record("status", response.status().as_u16());
                 return Ok(response);

@@ -20,7 +20,10 @@ use tokio::time::Instant;
 /// quiet spell.
 ///
 /// The default is 100 requests per minute with a burst of 10, the figures every Kiwify
-/// integration codes against.
+/// integration codes against (the facts sheet's recommendation). The burst runs ahead of the
+/// steady rate: after a quiet spell, up to 109 requests can go in the first minute. Nobody
+/// knows how Kiwify counts its minute; if 429s show up at the start of a busy spell, a burst of
+/// 1 (`RateLimit::default().with_burst(1)`) never puts more than 100 in any 60 seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// `None` when the limit is disabled.
