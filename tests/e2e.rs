@@ -18,6 +18,11 @@ use kiwify::sandbox::{NewSale, Sandbox, SandboxConfig};
 use kiwify::webhook::{Trigger, Verifier};
 use kiwify::{Client, Credentials, SalesQuery, SalesRange};
 
+/// The README's run command, included so its journey can be run with a receiver of choice.
+#[path = "../examples/quickstart.rs"]
+#[allow(dead_code)] // its `main` and the real-API path are not run from here
+mod quickstart;
+
 fn client_for(sandbox: &Sandbox) -> kiwify::ClientBuilder {
     let login = sandbox.credentials();
     Client::builder()
@@ -484,4 +489,28 @@ async fn the_sandbox_rate_limit_is_retried_and_a_limiter_under_it_avoids_it() {
         result.unwrap();
     }
     assert_eq!(sandbox.rate_limited(), refused, "no 429 under the limiter");
+}
+
+#[tokio::test]
+async fn the_quickstart_journey_succeeds_with_a_verified_delivery() {
+    let receiver = Verifier::new(quickstart::WEBHOOK_TOKEN).unwrap();
+    let journey = quickstart::sandbox_journey(receiver).await;
+    assert!(
+        journey.is_ok(),
+        "{:?}",
+        journey.err().map(|error| error.to_string())
+    );
+}
+
+/// A receiver holding another token rejects the genuine delivery; the quickstart must fail
+/// (and so exit non-zero), not print "REJECTED" and succeed.
+#[tokio::test]
+async fn the_quickstart_journey_fails_when_the_delivery_is_rejected() {
+    let receiver = Verifier::new("not-the-registered-token").unwrap();
+    let error = quickstart::sandbox_journey(receiver)
+        .await
+        .expect_err("a rejected delivery must fail the journey")
+        .to_string();
+    assert!(error.contains("rejected"), "{error}");
+    assert!(error.contains("does not match"), "{error}");
 }
