@@ -392,14 +392,61 @@ async fn expired_tokens_are_refused() {
 #[tokio::test]
 async fn a_token_works_until_its_lifetime_ends() {
     let config = SandboxConfig {
-        token_lifetime: Duration::from_millis(300),
+        token_lifetime: Duration::from_secs(3600),
         ..unlimited()
     };
     let api = Api::start_with(config).await;
     assert_eq!(api.get("/balance").await.0, 200);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+
+    // A second before the end it still works; at the end it does not. The sandbox's clock is
+    // moved, so no wall-clock margin is involved.
+    api.sandbox.advance_clock(Duration::from_secs(3599));
+    assert_eq!(api.get("/balance").await.0, 200);
+    api.sandbox.advance_clock(Duration::from_secs(1));
     let (status, body) = api.get("/balance").await;
     assert_eq!((status, &body["error"]), (400, &json!("auth_error")));
+
+    // A token issued on the advanced clock lives its full lifetime from there.
+    let (status, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    assert_eq!(status, 200);
+    let fresh = body["access_token"].as_str().unwrap();
+    let request = api
+        .http
+        .get(api.url("/balance"))
+        .bearer_auth(fresh)
+        .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+    assert_eq!(read(request.send().await.unwrap()).await.0, 200);
+}
+
+#[tokio::test]
+async fn expire_tokens_ends_every_issued_token_at_once() {
+    let api = Api::start().await;
+    let (_, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    let second = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api.get("/balance").await.0, 200);
+
+    api.sandbox.expire_tokens();
+    for token in [api.token.as_str(), second.as_str()] {
+        let request = api
+            .http
+            .get(api.url("/balance"))
+            .bearer_auth(token)
+            .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+        let (status, body) = read(request.send().await.unwrap()).await;
+        assert_eq!((status, &body["error"]), (400, &json!("auth_error")));
+    }
+
+    // Tokens issued afterwards are not affected.
+    let (_, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    let request = api
+        .http
+        .get(api.url("/balance"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+    assert_eq!(read(request.send().await.unwrap()).await.0, 200);
 }
 
 // ---- pagination ----
@@ -1268,18 +1315,30 @@ async fn the_rate_limit_answers_429_after_n_requests() {
 #[tokio::test]
 async fn the_rate_limit_can_send_retry_after_and_a_window_resets() {
     let config = SandboxConfig {
-        rate_limit: Some((2, Duration::from_millis(300))),
+        rate_limit: Some((2, Duration::from_secs(60))),
         retry_after: Some(Duration::from_millis(1500)),
         ..SandboxConfig::default()
     };
     let api = Api::start_with(config).await;
-    api.get("/balance").await;
-    api.get("/balance").await;
-    let response = api.request(Method::GET, "/balance").send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.headers().get("retry-after").unwrap(), "2");
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(api.get("/balance").await.0, 200);
+    let over_the_limit = async || {
+        assert_eq!(api.get("/balance").await.0, 200);
+        assert_eq!(api.get("/balance").await.0, 200);
+        let response = api.request(Method::GET, "/balance").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "2");
+    };
+    over_the_limit().await;
+
+    // The window ends when the sandbox's clock passes it; not a second before.
+    api.sandbox.advance_clock(Duration::from_secs(59));
+    assert_eq!(api.get("/balance").await.0, 429);
+    api.sandbox.advance_clock(Duration::from_secs(1));
+    over_the_limit().await;
+
+    // Or at once, on demand; the counters are kept.
+    api.sandbox.reset_rate_limit();
+    over_the_limit().await;
+    assert_eq!(api.sandbox.rate_limited(), 4);
 }
 
 // ---- events ----

@@ -39,6 +39,39 @@
 //! are not retried, follow no redirects and time out after [`SandboxConfig::delivery_timeout`];
 //! with the default `tls-ring` feature they trust no certificate, so `https` receivers fail.
 //!
+//! # Test controls
+//!
+//! Tests that need time to pass do not wait for it. [`Sandbox::advance_clock`] moves the clock
+//! that token lifetimes and the rate-limit window are measured on, [`Sandbox::expire_tokens`]
+//! ends every issued token's life at once, and [`Sandbox::reset_rate_limit`] starts a fresh
+//! rate-limit window. Each takes effect before it returns, so the next request sees it:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use kiwify::prelude::*;
+//! use kiwify::sandbox::{ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
+//! use kiwify::{Client, Credentials};
+//!
+//! let hour = Duration::from_secs(3600);
+//! let sandbox = Sandbox::start_with(SandboxConfig { token_lifetime: hour, ..Default::default() })
+//!     .await?;
+//! let client = Client::builder()
+//!     .credentials(Credentials::new(CLIENT_ID, CLIENT_SECRET, ACCOUNT_ID))
+//!     .base_url(sandbox.base_url())
+//!     .build()?;
+//! client.get_balance().send().await?;
+//!
+//! // An hour later the token is refused; the client renews it once and goes on.
+//! sandbox.advance_clock(hour);
+//! client.get_balance().send().await?;
+//! assert_eq!(sandbox.token_requests(), 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Choices where the real API's behaviour is unknown (facts sheet §9)
 //!
 //! - `/sales` is ordered by `updated_at` ascending, then by `id`.
@@ -109,11 +142,12 @@ pub struct SandboxConfig {
     /// Number of seeded sales. Default `1500`.
     pub sales: usize,
     /// Lifetime of issued tokens, also reported as `expires_in`. Default 24 hours, as the real
-    /// API. A lifetime of zero issues tokens that are already expired. Expiry is measured on
-    /// tokio's clock, so a test runtime with a paused clock can `advance` past it.
+    /// API. A lifetime of zero issues tokens that are already expired. Tests end a lifetime
+    /// with [`Sandbox::advance_clock`] or [`Sandbox::expire_tokens`] rather than by waiting.
     pub token_lifetime: Duration,
     /// At most this many requests per window for the account, token requests not counted.
-    /// Default `Some((100, 60 s))`, what every client codes against; `None` disables it.
+    /// Default `Some((100, 60 s))`, what every client codes against; `None` disables it. Tests
+    /// end a window with [`Sandbox::reset_rate_limit`] or [`Sandbox::advance_clock`].
     pub rate_limit: Option<(u32, Duration)>,
     /// `Retry-After` sent with 429, in whole seconds rounded up. Default `None`: the real API
     /// was never seen sending one.
@@ -383,6 +417,28 @@ impl Sandbox {
     /// How many requests were answered 429.
     pub fn rate_limited(&self) -> u64 {
         self.shared.read(|state| state.counters.rate_limited)
+    }
+
+    // ---- test controls (see the module docs) ----
+
+    /// Moves the sandbox's clock forward by `by`: tokens whose lifetime ends within it expire,
+    /// and a rate-limit window shorter than it is over. Only token expiry and the rate limit
+    /// read this clock; sale timestamps keep the wall-clock time. The clock never goes back,
+    /// and stops a century ahead.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().advance_clock(by);
+    }
+
+    /// Makes every token issued so far expired, as if its lifetime had ended: the next request
+    /// with one answers 400 `auth_error`. Tokens issued afterwards work as usual.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().expire_tokens();
+    }
+
+    /// Ends the current rate-limit window: the next request starts a fresh one with nothing
+    /// counted. The counters ([`Sandbox::rate_limited`] …) are kept.
+    pub fn reset_rate_limit(&self) {
+        self.shared.lock().reset_rate_limit();
     }
 
     /// Stops accepting connections, lets requests in flight finish (at most 5 s), and returns.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -103,7 +104,12 @@ pub(crate) struct State {
     pub rng: Rng,
     tokens: HashMap<String, Instant>,
     window: Option<RateWindow>,
+    /// How far [`super::Sandbox::advance_clock`] has moved the sandbox's clock ahead of tokio's.
+    clock_offset: Duration,
 }
+
+/// The farthest the sandbox's clock can be advanced, and the longest a token lives: a century.
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 impl State {
     pub fn new(seeded: seed::Seeded) -> Self {
@@ -121,7 +127,42 @@ impl State {
             rng: seeded.rng,
             tokens: HashMap::new(),
             window: None,
+            clock_offset: Duration::ZERO,
         }
+    }
+
+    /// The instant token lifetimes and the rate-limit window are measured against: tokio's
+    /// clock plus the offset the test controls added.
+    fn now(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.clock_offset).unwrap_or(now)
+    }
+
+    /// When a token issued now with `lifetime` expires; a lifetime too long for the clock
+    /// lasts a century instead.
+    pub fn expiry_after(&self, lifetime: Duration) -> Instant {
+        let now = self.now();
+        now.checked_add(lifetime)
+            .or_else(|| now.checked_add(CENTURY))
+            .unwrap_or(now)
+    }
+
+    /// Moves the sandbox's clock forward by `by` (at most a century in all).
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset = self.clock_offset.saturating_add(by).min(CENTURY);
+    }
+
+    /// Makes every token issued so far expired.
+    pub fn expire_tokens(&mut self) {
+        let now = self.now();
+        for expiry in self.tokens.values_mut() {
+            *expiry = now;
+        }
+    }
+
+    /// Starts a fresh rate-limit window with nothing counted in it.
+    pub fn reset_rate_limit(&mut self) {
+        self.window = None;
     }
 
     pub fn sale(&self, id: &str) -> Option<&SaleRecord> {
@@ -137,7 +178,7 @@ impl State {
     }
 
     pub fn remember_token(&mut self, token: String, expires: Instant) {
-        let now = Instant::now();
+        let now = self.now();
         self.tokens.retain(|_, expiry| *expiry > now);
         self.tokens.insert(token, expires);
     }
@@ -145,15 +186,15 @@ impl State {
     pub fn token_is_valid(&self, token: &str) -> bool {
         self.tokens
             .get(token)
-            .is_some_and(|expiry| *expiry > Instant::now())
+            .is_some_and(|expiry| *expiry > self.now())
     }
 
     /// Counts one resource request against the limit; `false` when it is over the limit.
-    pub fn admit(&mut self, limit: Option<(u32, std::time::Duration)>) -> bool {
+    pub fn admit(&mut self, limit: Option<(u32, Duration)>) -> bool {
         let Some((requests, window)) = limit else {
             return true;
         };
-        let now = Instant::now();
+        let now = self.now();
         let current = match self.window {
             Some(current) if now.duration_since(current.start) < window => current,
             _ => RateWindow {
