@@ -469,6 +469,115 @@ async fn usage_errors_exit_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_or_reversed_dates_are_usage_errors_naming_the_value() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["sales", "export", "--from", "2026-13-01", "--to", TO],
+            "'2026-13-01' for '--from <DATE>'",
+        ),
+        (
+            &[
+                "sales",
+                "export",
+                "--from",
+                "2026-03-10",
+                "--to",
+                "2026-03-01",
+            ],
+            "--from 2026-03-10 does not come before --to 2026-03-01",
+        ),
+        (
+            &["sales", "list", "--start-date", FROM, "--end-date", "soon"],
+            "'soon' for '--end-date <DATE>'",
+        ),
+        (
+            &[
+                "sales",
+                "list",
+                "--start-date",
+                "2026-03-01T00:00:00Z",
+                "--end-date",
+                "2026-03-01T00:00:00Z",
+            ],
+            "--start-date 2026-03-01T00:00:00Z does not come before --end-date",
+        ),
+        (
+            &[
+                "sales",
+                "export",
+                "--from",
+                FROM,
+                "--to",
+                TO,
+                "--updated-from",
+                "2026-05-02",
+                "--updated-to",
+                "2026-05-01",
+            ],
+            "--updated-from 2026-05-02 does not come before --updated-to 2026-05-01",
+        ),
+        (
+            &[
+                "sales",
+                "list",
+                "--start-date",
+                FROM,
+                "--end-date",
+                TO,
+                "--updated-from",
+                "yesterday",
+                "--updated-to",
+                TO,
+            ],
+            "'yesterday' for '--updated-from <DATE>'",
+        ),
+        (
+            &["stats", "--start-date", "2026-02-30", "--end-date", TO],
+            "'2026-02-30' for '--start-date <DATE>'",
+        ),
+        (
+            &["stats", "--start-date", TO, "--end-date", FROM],
+            "--start-date 2026-11-30 does not come before --end-date 2025-12-01",
+        ),
+        (
+            &[
+                "events",
+                "participants",
+                "p-1",
+                "--updated-to",
+                "2026/01/01",
+            ],
+            "'2026/01/01' for '--updated-to <DATE>'",
+        ),
+    ];
+    for (args, named) in cases {
+        let output = kiwify(&sandbox, args).await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(named),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        sandbox.requests() + sandbox.token_requests(),
+        0,
+        "refused before any request"
+    );
+
+    // One Brasília day, given as the same date twice, is a period, not a usage error.
+    let output = kiwify(&sandbox, &["stats", "--start-date", TO, "--end-date", TO]).await;
+    assert_success(&output);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_errors_exit_1_with_the_status_and_message() {
     let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
     let output = kiwify(&sandbox, &["sales", "get", "no-such-sale"]).await;

@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt};
 use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
 use kiwify::generated::types;
 use kiwify::model::{Cents, Secret};
-use kiwify::paginate::{AffiliateFilter, Bound, CAPPED_PAGE_SIZE, parse_bound, timestamp};
+use kiwify::paginate::{AffiliateFilter, CAPPED_PAGE_SIZE, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{
-    AffiliatesCommand, EventsCommand, Global, ParticipantsArgs, PayoutsCommand, ProductsCommand,
-    SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
+    AffiliatesCommand, DateArg, EventsCommand, Global, ParticipantsArgs, PayoutsCommand,
+    ProductsCommand, SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
 };
 use crate::output::{self, Failure, Lines, Outcome};
 
@@ -95,7 +95,7 @@ pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
 }
 
 async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
-    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    let range = SalesRange::new(args.start_date.at, args.end_date.at)?;
     if !args.paging.single_page() {
         let query = sales_query(range, &args.filters)?;
         return print_stream(client.sales(query)).await;
@@ -157,13 +157,13 @@ pub fn sales_query(range: SalesRange, filters: &SalesFilters) -> Result<SalesQue
 
 fn updated_range(filters: &SalesFilters) -> Result<Option<SalesRange>, Failure> {
     match (&filters.updated_from, &filters.updated_to) {
-        (Some(from), Some(to)) => Ok(Some(SalesRange::parse(from, to)?)),
+        (Some(from), Some(to)) => Ok(Some(SalesRange::new(from.at, to.at)?)),
         _ => Ok(None),
     }
 }
 
 pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
-    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    let range = SalesRange::new(args.start_date.at, args.end_date.at)?;
     let mut request = client
         .get_stats()
         .start_date(timestamp(range.start()))
@@ -396,7 +396,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
 pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
     let EventsCommand::Participants(args) = command;
     let paging = args.paging;
-    let bounds = ParticipantDates::parse(&args)?;
+    let bounds = ParticipantDates::of(&args);
     if paging.single_page() {
         let mut request =
             participants(client, &args, &bounds).page_number(paging.page_number.unwrap_or(1));
@@ -429,15 +429,14 @@ struct ParticipantDates {
 }
 
 impl ParticipantDates {
-    fn parse(args: &ParticipantsArgs) -> Result<Self, Failure> {
-        let start = |text: &Option<String>| text.as_deref().map(|t| instant(t, false)).transpose();
-        let end = |text: &Option<String>| text.as_deref().map(|t| instant(t, true)).transpose();
-        Ok(ParticipantDates {
-            created_from: start(&args.created_from)?,
-            created_to: end(&args.created_to)?,
-            updated_from: start(&args.updated_from)?,
-            updated_to: end(&args.updated_to)?,
-        })
+    fn of(args: &ParticipantsArgs) -> Self {
+        let instant = |date: &Option<DateArg>| date.as_ref().map(|date| timestamp(date.at));
+        ParticipantDates {
+            created_from: instant(&args.created_from),
+            created_to: instant(&args.created_to),
+            updated_from: instant(&args.updated_from),
+            updated_to: instant(&args.updated_to),
+        }
     }
 }
 
@@ -480,12 +479,6 @@ fn participants<'a>(
         request = request.updated_at_end_date(end.clone());
     }
     request
-}
-
-/// One end of a period as the API wants it (see [`parse_bound`]).
-fn instant(text: &str, end: bool) -> Result<String, Failure> {
-    let bound = if end { Bound::End } else { Bound::Start };
-    Ok(timestamp(parse_bound(text, bound)?))
 }
 
 fn count_of(pagination: &types::Pagination) -> u64 {

@@ -22,7 +22,7 @@ use crate::commands::sales_query;
 use crate::output::{Failure, Outcome};
 
 pub async fn run(client: &Client, args: ExportArgs) -> Outcome {
-    let range = SalesRange::parse(&args.from, &args.to)?;
+    let range = SalesRange::new(args.from.at, args.to.at)?;
     let query = sales_query(range, &args.filters)?
         .page_size(args.page_size)
         .concurrency(args.concurrency as usize);
