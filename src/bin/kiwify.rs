@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Api(command) => api(&cli.global, command).await,
+        Command::Api(command) => api(&cli.global, *command).await,
         Command::Webhook(WebhookCommand::Verify {
             tokens,
             signature,

@@ -49,7 +49,7 @@ impl Cli {
         let Command::Api(command) = &self.command else {
             return Ok(());
         };
-        match command {
+        match command.as_ref() {
             ApiCommand::Sales(SalesCommand::List(args)) => ordered(
                 ("--start-date", &args.start_date),
                 ("--end-date", &args.end_date),
@@ -171,7 +171,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     #[command(flatten)]
-    Api(ApiCommand),
+    Api(Box<ApiCommand>),
     /// Check a webhook delivery received from Kiwify
     #[command(subcommand)]
     Webhook(WebhookCommand),
