@@ -384,6 +384,18 @@ impl Sandbox {
             .read(|state| state.sale(id).map(|record| record.sale.clone()))
     }
 
+    /// Every sale (seeded, then created), full, in the order they were made. Tests compare
+    /// what a client read against this, rather than against another client's reading.
+    pub fn sales(&self) -> Vec<Sale> {
+        self.shared.read(|state| {
+            state
+                .sales
+                .iter()
+                .map(|record| record.sale.clone())
+                .collect()
+        })
+    }
+
     /// How many sales exist (seeded and created).
     pub fn sales_count(&self) -> usize {
         self.shared.read(|state| state.sales.len())
