@@ -20,6 +20,11 @@ const BINARY: &str = env!("CARGO_BIN_EXE_kiwify");
 fn command(sandbox: Option<&Sandbox>, args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command.args(args);
+    with_environment(&mut command, sandbox);
+    command
+}
+
+fn with_environment(command: &mut Command, sandbox: Option<&Sandbox>) {
     for name in [
         "KIWIFY_BASE_URL",
         "KIWIFY_CLIENT_ID",
@@ -37,7 +42,6 @@ fn command(sandbox: Option<&Sandbox>, args: &[&str]) -> Command {
             .env("KIWIFY_CLIENT_SECRET", credentials.client_secret)
             .env("KIWIFY_ACCOUNT_ID", credentials.account_id);
     }
-    command
 }
 
 /// Runs `command` to its end off the runtime's threads, so that the sandbox keeps serving, and
@@ -231,6 +235,56 @@ async fn export_to_a_csv_file_writes_a_header_and_one_row_per_sale() {
     assert_eq!(rows.len(), ids.len(), "each sale once");
     assert_eq!(ids, period.ids);
     assert!(rows.iter().all(|row| !row[status].is_empty()));
+}
+
+/// With stdout and stderr on one terminal (a pseudo-terminal made by util-linux `script`), the
+/// progress line is drawn, as the issue asks, and every sale still arrives as a whole JSON line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_on_a_terminal_draws_progress_without_breaking_lines() {
+    let has_script = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_script {
+        // FIXME: without util-linux `script` there is no pseudo-terminal to test with (the
+        // crate has no pty dependency); the line handling is unit-tested in export.rs.
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let period = edge_period(&sandbox);
+    let export = format!(
+        "'{BINARY}' --rate-limit 0 sales export --from {} --to {}",
+        period.from, period.to
+    );
+    let mut command = Command::new("script");
+    command.args(["-qec", &export, "/dev/null"]);
+    with_environment(&mut command, Some(&sandbox));
+    let output = run(command, b"").await;
+    assert_success(&output);
+
+    let screen = stdout(&output);
+    assert!(
+        screen.contains(" sales exported in "),
+        "a progress line on the terminal"
+    );
+    // What remains of each line once the progress line's redraws (`\r`, erase-line) are cut.
+    let sale_lines: Vec<&str> = screen
+        .split('\n')
+        .map(|line| line.trim_end_matches('\r'))
+        .map(|line| line.rsplit("\x1b[2K").next().unwrap_or(line))
+        .filter(|line| line.starts_with('{'))
+        .collect();
+    let ids: HashSet<String> = sale_lines
+        .iter()
+        .map(|line| json(line)["id"].as_str().expect("a sale id").to_owned())
+        .collect();
+    assert_eq!(
+        sale_lines.len(),
+        period.ids.len(),
+        "every sale on one whole line"
+    );
+    assert_eq!(ids, period.ids);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
