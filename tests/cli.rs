@@ -751,7 +751,7 @@ fn the_sandbox_command_prints_exports_that_work() {
     let mut child = Command::new(BINARY)
         .args(["sandbox", "--port", "0", "--no-rate-limit"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -775,6 +775,7 @@ fn the_sandbox_command_prints_exports_that_work() {
         ]
     );
 
+    let base_url = exports[0].1.clone();
     let output = command(None, &["balance"]).envs(exports).output().unwrap();
     assert_success(&output);
     assert!(json(&stdout(&output))["available"].is_number());
@@ -788,4 +789,61 @@ fn the_sandbox_command_prints_exports_that_work() {
         panic!("could not send SIGTERM with kill(1): {terminated:?}");
     }
     assert!(child.wait().unwrap().success(), "a clean exit on SIGTERM");
+
+    // Loopback by default, and so no warning.
+    assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+    let mut messages = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut messages).unwrap();
+    assert!(messages.contains("listening on 127.0.0.1:"), "{messages}");
+    assert!(!messages.contains("warning"), "{messages}");
+}
+
+#[test]
+fn the_sandbox_command_warns_before_listening_beyond_loopback() {
+    // 192.0.2.1 (TEST-NET-1) is not an address of this machine: the warning comes first,
+    // then the bind fails, so nothing listens beyond loopback during the test.
+    let output = Command::new(BINARY)
+        .args(["sandbox", "--bind", "192.0.2.1", "--port", "0"])
+        .output()
+        .unwrap();
+    let messages = stderr(&output);
+    assert!(
+        messages
+            .starts_with("warning: the sandbox will listen on 192.0.2.1, which is not loopback"),
+        "{messages}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{messages}");
+    assert!(messages.contains("cannot start the sandbox"), "{messages}");
+
+    // A loopback address other than the default is fine and silent (all of 127/8 is
+    // loopback on Linux).
+    let mut child = Command::new(BINARY)
+        .args(["sandbox", "--bind", "127.0.0.2", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .expect("an export line")
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let mut messages = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut messages).unwrap();
+    assert!(
+        first.starts_with("export KIWIFY_BASE_URL=http://127.0.0.2:"),
+        "{first}"
+    );
+    assert!(!messages.contains("warning"), "{messages}");
+
+    let output = Command::new(BINARY)
+        .args(["sandbox", "--bind", "localhost-ish"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("'localhost-ish' for '--bind <ADDR>'"));
 }

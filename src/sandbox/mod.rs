@@ -108,7 +108,7 @@ mod state;
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -321,8 +321,10 @@ impl Sandbox {
     }
 
     /// The base URL to configure a client with: `http://127.0.0.1:PORT/v1`, no trailing slash.
+    /// A sandbox bound to every interface (`0.0.0.0` or `::`) is reached on this machine through
+    /// loopback, so that is the address the URL names.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", reachable(self.addr))
     }
 
     /// The credentials the sandbox accepts.
@@ -479,6 +481,18 @@ impl Drop for Sandbox {
     }
 }
 
+/// Where a client on this machine reaches a server listening on `addr`: loopback for the
+/// unspecified address (`0.0.0.0`, `::`), which is not portable to connect to.
+fn reachable(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    addr
+}
+
 /// Runs a sandbox with `config` until Ctrl-C or SIGTERM, then shuts it down gracefully. The
 /// listening address is logged with `tracing` at info level.
 pub async fn serve(config: SandboxConfig) -> io::Result<()> {
@@ -503,5 +517,25 @@ pub async fn stop_signal() -> io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_names_an_address_a_client_can_connect_to() {
+        let cases = [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("0.0.0.0:8080", "127.0.0.1:8080"),
+            ("[::]:8080", "[::1]:8080"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("192.0.2.1:8080", "192.0.2.1:8080"),
+        ];
+        for (bound, expected) in cases {
+            let bound: SocketAddr = bound.parse().unwrap();
+            assert_eq!(reachable(bound).to_string(), expected);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The command line: every command, option and its help text.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -564,7 +565,11 @@ pub enum WebhookCommand {
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Port to listen on, on 127.0.0.1 (0 picks a free one)
+    /// Address to listen on; anything but loopback exposes the sandbox (and its fixed test
+    /// credentials) to the network, with a warning on stderr
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Port to listen on (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Seed of the generated data (same seed, same data)
