@@ -12,6 +12,7 @@ use crate::generated::types::{
     AccountDetails, Affiliate, Balance, Participant, Payout, Product, Sale, Webhook,
 };
 use crate::model::{Cents, PaymentMethod, SaleStatus};
+use crate::webhook::Trigger;
 
 use super::deliver::{self, Event};
 use super::seed::{self, Rng};
@@ -314,7 +315,7 @@ impl Shared {
         let record = seed::make_sale(&mut state.rng, spec);
         let sale = record.sale.clone();
         state.sales.push(record);
-        let events = ["compra_aprovada", "subscription_renewed"]
+        let events = [Trigger::CompraAprovada, Trigger::SubscriptionRenewed]
             .map(|trigger| Event {
                 sale_id: sale.id.clone(),
                 trigger,
@@ -344,7 +345,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "compra_aprovada",
+                trigger: Trigger::CompraAprovada,
             }),
         ))
     }
@@ -374,7 +375,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "compra_reembolsada",
+                trigger: Trigger::CompraReembolsada,
             }),
         ))
     }
@@ -390,7 +391,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "chargeback",
+                trigger: Trigger::Chargeback,
             }),
         ))
     }
@@ -436,15 +437,12 @@ impl Shared {
 }
 
 /// The trigger a newly created sale fires, or why such a sale cannot be created.
-fn creation_trigger(
-    status: &SaleStatus,
-    method: &PaymentMethod,
-) -> Result<&'static str, SandboxError> {
+fn creation_trigger(status: &SaleStatus, method: &PaymentMethod) -> Result<Trigger, SandboxError> {
     match (status, method) {
-        (SaleStatus::Paid | SaleStatus::Approved, _) => Ok("compra_aprovada"),
-        (SaleStatus::WaitingPayment, PaymentMethod::Boleto) => Ok("boleto_gerado"),
-        (SaleStatus::WaitingPayment, PaymentMethod::Pix) => Ok("pix_gerado"),
-        (SaleStatus::Refused, _) => Ok("compra_recusada"),
+        (SaleStatus::Paid | SaleStatus::Approved, _) => Ok(Trigger::CompraAprovada),
+        (SaleStatus::WaitingPayment, PaymentMethod::Boleto) => Ok(Trigger::BoletoGerado),
+        (SaleStatus::WaitingPayment, PaymentMethod::Pix) => Ok(Trigger::PixGerado),
+        (SaleStatus::Refused, _) => Ok(Trigger::CompraRecusada),
         (SaleStatus::WaitingPayment, _) => Err(SandboxError::new(
             400,
             "only boleto and Pix sales can wait for payment",

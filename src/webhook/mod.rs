@@ -71,7 +71,7 @@
 //!
 //! The second directory seeds the corpus with the test fixtures.
 
-mod de;
+pub(crate) mod de;
 mod event;
 mod sign;
 mod verify;
