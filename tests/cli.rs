@@ -744,6 +744,109 @@ async fn lists_print_every_item_per_line_or_one_page_as_a_document() {
     assert_eq!(json(&stdout(&output))["pagination"]["count"], count);
 }
 
+/// The `sales` and `affiliates` filters select the same items whether one page or every page
+/// is asked for, and the items the sandbox's state says they should.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_mean_the_same_for_one_page_and_every_page() {
+    let sandbox = Sandbox::start_with(sandbox_without_limit()).await.unwrap();
+    let ids_of = |items: Vec<Value>, key: &str| -> HashSet<String> {
+        items
+            .iter()
+            .map(|item| item[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Sales created in [2026-06-01, 2026-08-29] (Brasília days), last updated in
+    // [2026-07-01, 2026-11-29], paid by Pix, with every detail.
+    let filters = [
+        "--start-date",
+        "2026-06-01",
+        "--end-date",
+        "2026-08-29",
+        "--status",
+        "paid",
+        "--payment-method",
+        "pix",
+        "--updated-from",
+        "2026-07-01",
+        "--updated-to",
+        "2026-11-29",
+        "--full-details",
+    ];
+    let every = kiwify(&sandbox, &[&["sales", "list"][..], &filters].concat()).await;
+    assert_success(&every);
+    let every: Vec<Value> = stdout(&every).lines().map(json).collect();
+    let one = kiwify(
+        &sandbox,
+        &[&["sales", "list", "--page-size", "100"][..], &filters].concat(),
+    )
+    .await;
+    assert_success(&one);
+    let one = json(&stdout(&one));
+    let page = one["data"].as_array().unwrap().clone();
+
+    let instant = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let created = instant("2026-06-01T03:00:00Z")..instant("2026-08-30T03:00:00Z");
+    let updated = instant("2026-07-01T03:00:00Z")..instant("2026-11-30T03:00:00Z");
+    let expected: HashSet<String> = sandbox
+        .sales()
+        .into_iter()
+        .filter(|sale| sale.created_at.is_some_and(|at| created.contains(&at)))
+        .filter(|sale| sale.updated_at.is_some_and(|at| updated.contains(&at)))
+        .filter(|sale| sale.status == Some(SaleStatus::Paid))
+        .filter(|sale| sale.payment_method == Some(PaymentMethod::Pix))
+        .map(|sale| sale.id)
+        .collect();
+    assert!(
+        !expected.is_empty() && expected.len() < 100,
+        "{}",
+        expected.len()
+    );
+    assert_eq!(one["pagination"]["count"], expected.len());
+    assert_eq!(ids_of(every.clone(), "id"), expected);
+    assert_eq!(ids_of(page.clone(), "id"), expected);
+    assert!(
+        every
+            .iter()
+            .chain(&page)
+            .all(|sale| sale["payment"].is_object()),
+        "full details"
+    );
+
+    // Affiliates with one status.
+    let every = kiwify(&sandbox, &["affiliates", "list", "--status", "active"]).await;
+    assert_success(&every);
+    let every: Vec<Value> = stdout(&every).lines().map(json).collect();
+    let one = kiwify(
+        &sandbox,
+        &[
+            "affiliates",
+            "list",
+            "--status",
+            "active",
+            "--page-number",
+            "1",
+        ],
+    )
+    .await;
+    assert_success(&one);
+    let page = json(&stdout(&one))["data"].as_array().unwrap().clone();
+    let expected: HashSet<String> = sandbox
+        .affiliates()
+        .into_iter()
+        .filter(|affiliate| {
+            affiliate
+                .status
+                .as_ref()
+                .is_some_and(|s| s.as_str() == "active")
+        })
+        .map(|affiliate| affiliate.affiliate_id)
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < sandbox.affiliates().len());
+    assert_eq!(ids_of(every, "affiliate_id"), expected);
+    assert_eq!(ids_of(page, "affiliate_id"), expected);
+}
+
 // ---- the sandbox command ----
 
 #[test]

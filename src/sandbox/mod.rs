@@ -116,7 +116,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::generated::types::{Balance, Sale, Webhook};
+use crate::generated::types::{Affiliate, Balance, Sale, Webhook};
 use crate::model::{PaymentMethod, SaleStatus};
 
 use state::Shared;
@@ -401,6 +401,11 @@ impl Sandbox {
     /// How many sales exist (seeded and created).
     pub fn sales_count(&self) -> usize {
         self.shared.read(|state| state.sales.len())
+    }
+
+    /// The affiliates, in the order `GET /affiliates` lists them.
+    pub fn affiliates(&self) -> Vec<Affiliate> {
+        self.shared.read(|state| state.affiliates.clone())
     }
 
     /// The balance of the one legal entity.

@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
-use kiwify::generated::types;
-use kiwify::model::{Cents, Secret};
-use kiwify::paginate::{AffiliateFilter, CAPPED_PAGE_SIZE, timestamp};
+use kiwify::generated::{builder, types};
+use kiwify::model::{Cents, PaymentMethod, SaleStatus, Secret};
+use kiwify::paginate::{CAPPED_PAGE_SIZE, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -101,7 +101,6 @@ async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
         return print_stream(client.sales(query)).await;
     }
 
-    let filters = args.filters;
     let mut request = client
         .list_sales()
         .start_date(timestamp(range.start()))
@@ -110,55 +109,93 @@ async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
     if let Some(size) = args.paging.page_size {
         request = request.page_size(size);
     }
-    if let Some(updated) = updated_range(&filters)? {
-        request = request
-            .updated_at_start_date(timestamp(updated.start()))
-            .updated_at_end_date(timestamp(updated.end()));
-    }
-    if let Some(status) = filters.status {
-        request = request.status(kiwify::model::SaleStatus::from(status.as_str()));
-    }
-    if let Some(method) = filters.payment_method {
-        request = request.payment_method(kiwify::model::PaymentMethod::from(method.as_str()));
-    }
-    if let Some(id) = filters.product_id {
-        request = request.product_id(id);
-    }
-    if let Some(id) = filters.affiliate_id {
-        request = request.affiliate_id(id);
-    }
-    if filters.full_details {
-        request = request.view_full_sale_details(true);
-    }
-    let page = request.send().await?;
+    let page = with_sales_filters(request, &args.filters)?.send().await?;
     output::document(&page.into_inner())
 }
 
 /// The library query for a range and the `sales` filters.
 pub fn sales_query(range: SalesRange, filters: &SalesFilters) -> Result<SalesQuery, Failure> {
-    let mut query = SalesQuery::new(range).full_details(filters.full_details);
-    if let Some(updated) = updated_range(filters)? {
-        query = query.updated_in(updated);
-    }
-    if let Some(status) = &filters.status {
-        query = query.status(status.as_str().into());
-    }
-    if let Some(method) = &filters.payment_method {
-        query = query.payment_method(method.as_str().into());
-    }
-    if let Some(id) = &filters.product_id {
-        query = query.product_id(id.clone());
-    }
-    if let Some(id) = &filters.affiliate_id {
-        query = query.affiliate_id(id.clone());
-    }
-    Ok(query)
+    with_sales_filters(SalesQuery::new(range), filters)
 }
 
-fn updated_range(filters: &SalesFilters) -> Result<Option<SalesRange>, Failure> {
-    match (&filters.updated_from, &filters.updated_to) {
-        (Some(from), Some(to)) => Ok(Some(SalesRange::new(from.at, to.at)?)),
-        _ => Ok(None),
+/// What the `sales` filters set: on one page's request (`sales list --page-number`) and on
+/// the library's query (`sales list`, `sales export`) alike, so both read the options the same
+/// way.
+trait SalesFilterTarget: Sized {
+    fn status(self, status: SaleStatus) -> Self;
+    fn payment_method(self, method: PaymentMethod) -> Self;
+    fn product_id(self, id: String) -> Self;
+    fn affiliate_id(self, id: String) -> Self;
+    fn full_details(self) -> Self;
+    fn updated_in(self, range: SalesRange) -> Self;
+}
+
+/// Applies the `sales` filters given on the command line to `target`.
+fn with_sales_filters<T: SalesFilterTarget>(
+    mut target: T,
+    filters: &SalesFilters,
+) -> Result<T, Failure> {
+    if let (Some(from), Some(to)) = (&filters.updated_from, &filters.updated_to) {
+        target = target.updated_in(SalesRange::new(from.at, to.at)?);
+    }
+    if let Some(status) = &filters.status {
+        target = target.status(status.as_str().into());
+    }
+    if let Some(method) = &filters.payment_method {
+        target = target.payment_method(method.as_str().into());
+    }
+    if let Some(id) = &filters.product_id {
+        target = target.product_id(id.clone());
+    }
+    if let Some(id) = &filters.affiliate_id {
+        target = target.affiliate_id(id.clone());
+    }
+    if filters.full_details {
+        target = target.full_details();
+    }
+    Ok(target)
+}
+
+impl SalesFilterTarget for SalesQuery {
+    fn status(self, status: SaleStatus) -> Self {
+        SalesQuery::status(self, status)
+    }
+    fn payment_method(self, method: PaymentMethod) -> Self {
+        SalesQuery::payment_method(self, method)
+    }
+    fn product_id(self, id: String) -> Self {
+        SalesQuery::product_id(self, id)
+    }
+    fn affiliate_id(self, id: String) -> Self {
+        SalesQuery::affiliate_id(self, id)
+    }
+    fn full_details(self) -> Self {
+        SalesQuery::full_details(self, true)
+    }
+    fn updated_in(self, range: SalesRange) -> Self {
+        SalesQuery::updated_in(self, range)
+    }
+}
+
+impl SalesFilterTarget for builder::ListSales<'_> {
+    fn status(self, status: SaleStatus) -> Self {
+        builder::ListSales::status(self, status)
+    }
+    fn payment_method(self, method: PaymentMethod) -> Self {
+        builder::ListSales::payment_method(self, method)
+    }
+    fn product_id(self, id: String) -> Self {
+        builder::ListSales::product_id(self, id)
+    }
+    fn affiliate_id(self, id: String) -> Self {
+        builder::ListSales::affiliate_id(self, id)
+    }
+    fn full_details(self) -> Self {
+        self.view_full_sale_details(true)
+    }
+    fn updated_in(self, range: SalesRange) -> Self {
+        self.updated_at_start_date(timestamp(range.start()))
+            .updated_at_end_date(timestamp(range.end()))
     }
 }
 
@@ -252,31 +289,36 @@ pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome 
             search,
             paging,
         } => {
-            if !paging.single_page() {
-                let filter = AffiliateFilter {
-                    status,
-                    product_id,
-                    search,
-                };
-                return print_stream(client.affiliates(filter)).await;
+            // One request builder, filters applied once, for one page or for every page.
+            let list = |page: u64, size: Option<u64>| {
+                let mut request = client.list_affiliates().page_number(page);
+                if let Some(size) = size {
+                    request = request.page_size(size);
+                }
+                if let Some(status) = &status {
+                    request = request.status(status.clone());
+                }
+                if let Some(id) = &product_id {
+                    request = request.product_id(id.clone());
+                }
+                if let Some(search) = &search {
+                    request = request.search(search.clone());
+                }
+                request
+            };
+            if paging.single_page() {
+                let request = list(paging.page_number.unwrap_or(1), paging.page_size);
+                let page = request.send().await?;
+                return output::document(&page.into_inner());
             }
-            let mut request = client
-                .list_affiliates()
-                .page_number(paging.page_number.unwrap_or(1));
-            if let Some(size) = paging.page_size {
-                request = request.page_size(size);
-            }
-            if let Some(status) = status {
-                request = request.status(status);
-            }
-            if let Some(id) = product_id {
-                request = request.product_id(id);
-            }
-            if let Some(search) = search {
-                request = request.search(search);
-            }
-            let page = request.send().await?;
-            output::document(&page.into_inner())
+            print_all_pages(|page| {
+                let request = list(page, Some(u64::from(CAPPED_PAGE_SIZE)));
+                async move {
+                    let page = request.send().await?.into_inner();
+                    Ok((page.data, count_of(&page.pagination)))
+                }
+            })
+            .await
         }
         AffiliatesCommand::Get { id } => {
             let affiliate = client.get_affiliate().id(id).send().await;
