@@ -1522,6 +1522,90 @@ async fn an_endless_token_lifetime_does_not_overflow() {
     assert_eq!(api.get("/balance").await.0, 200);
 }
 
+#[tokio::test]
+async fn an_anchor_near_the_ends_of_time_is_refused_at_start_not_a_panic() {
+    let anchors = [
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MAX_UTC,
+        "1971-12-31T23:59:59.999Z".parse().unwrap(),
+        "9998-01-01T00:00:00Z".parse().unwrap(),
+    ];
+    for anchor in anchors {
+        let config = SandboxConfig {
+            anchor,
+            ..unlimited()
+        };
+        let error = Sandbox::start_with(config).await.expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{anchor}");
+        assert!(error.to_string().contains("anchor"), "{error}");
+    }
+}
+
+/// At both ends of the supported years the seeded data, the routes and the deliveries of
+/// seeded sales (whose dates come from the anchor) all work.
+#[tokio::test]
+async fn anchors_at_both_ends_of_the_supported_years_seed_serve_and_deliver() {
+    for anchor in ["1972-01-01T00:00:00Z", "9997-12-31T23:59:59.999Z"] {
+        let anchor: DateTime<Utc> = anchor.parse().unwrap();
+        assert!(kiwify::sandbox::ANCHOR_YEARS.contains(&chrono::Datelike::year(&anchor)));
+        let config = SandboxConfig {
+            anchor,
+            sales: 300,
+            ..unlimited()
+        };
+        let api = Api::start_with(config).await;
+        let receiver = receiver().await;
+        let url = format!("http://{}/hook", receiver.addr);
+        let triggers = json!([
+            "compra_reembolsada",
+            "compra_aprovada",
+            "subscription_renewed"
+        ]);
+        let body = json!({"name": "ends", "url": url, "products": "all", "triggers": triggers});
+        assert_eq!(api.send(Method::POST, "/webhooks", body).await.0, 200);
+
+        let from = kiwify::paginate::timestamp(anchor - chrono::Duration::days(90));
+        let to = kiwify::paginate::timestamp(anchor);
+        let (status, page) = api
+            .get(&format!("/sales?start_date={from}&end_date={to}"))
+            .await;
+        assert_eq!(status, 200, "{anchor}: {page}");
+        assert!(
+            page["pagination"]["count"].as_i64().unwrap() > 0,
+            "{anchor}"
+        );
+
+        let sales = api.sandbox.sales();
+        let paid = sales
+            .iter()
+            .find(|sale| sale.status == Some(SaleStatus::Paid))
+            .expect("a paid seeded sale");
+        api.sandbox.refund_sale(&paid.id).await.unwrap();
+        let subscription = sales
+            .iter()
+            .find(|sale| sale.product.as_ref().is_some_and(|p| p.plan_id.is_some()))
+            .expect("a seeded subscription sale");
+        api.sandbox
+            .renew_subscription(&subscription.id)
+            .await
+            .unwrap();
+
+        let deliveries = api.sandbox.deliveries();
+        let events: Vec<&str> = deliveries.iter().map(|d| d.event_type.as_str()).collect();
+        assert_eq!(
+            events,
+            ["order_refunded", "order_approved", "subscription_renewed"],
+            "{anchor}"
+        );
+        assert!(
+            deliveries
+                .iter()
+                .all(|delivery| delivery.status == Some(200)),
+            "{anchor}: {deliveries:?}"
+        );
+    }
+}
+
 #[test]
 fn the_handle_can_be_shared_across_tasks() {
     fn send_and_sync<T: Send + Sync>() {}

@@ -112,7 +112,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -129,6 +129,11 @@ pub const CLIENT_SECRET: &str = "sandbox-secret";
 /// JWT `store_id`, the `/account-details` id and the webhook `store_id`.
 pub const ACCOUNT_ID: &str = "SbX7kLm2Qp9RtZa";
 
+/// The years a [`SandboxConfig::anchor`] may fall in. The seeded data reaches about two years
+/// either side of the anchor (products and the account before it, approvals, deposits and
+/// subscription renewals after it), and it stays within Unix time and four-digit years.
+pub const ANCHOR_YEARS: std::ops::RangeInclusive<i32> = 1972..=9997;
+
 /// How a sandbox is set up. Every field has a documented default; see [`Default`].
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -137,7 +142,8 @@ pub struct SandboxConfig {
     /// Seed of the generated data. Default `42`.
     pub seed: u64,
     /// Seeded sales are created over the 365 days before this instant. Default
-    /// `2026-12-01T00:00:00Z`, fixed so that the data does not depend on today.
+    /// `2026-12-01T00:00:00Z`, fixed so that the data does not depend on today. It must lie in
+    /// [`ANCHOR_YEARS`]: [`Sandbox::start_with`] refuses any other.
     pub anchor: DateTime<Utc>,
     /// Number of seeded sales. Default `1500`.
     pub sales: usize,
@@ -291,7 +297,11 @@ impl Sandbox {
 
     /// Starts a sandbox with `config`, serving from a task on the current tokio runtime, which
     /// needs its IO and time drivers (`#[tokio::test]` and `#[tokio::main]` enable both).
+    ///
+    /// Refused with [`io::ErrorKind::InvalidInput`] when the anchor is outside
+    /// [`ANCHOR_YEARS`].
     pub async fn start_with(config: SandboxConfig) -> io::Result<Self> {
+        check_anchor(config.anchor)?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config)?);
@@ -484,6 +494,21 @@ impl Drop for Sandbox {
             task.abort();
         }
     }
+}
+
+/// Refuses an anchor too close to the ends of time for the seeded data's date arithmetic.
+fn check_anchor(anchor: DateTime<Utc>) -> io::Result<()> {
+    if ANCHOR_YEARS.contains(&anchor.year()) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "sandbox anchor {anchor} is outside the years {} to {}",
+            ANCHOR_YEARS.start(),
+            ANCHOR_YEARS.end()
+        ),
+    ))
 }
 
 /// Where a client on this machine reaches a server listening on `addr`: loopback for the
