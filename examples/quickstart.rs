@@ -9,6 +9,7 @@
 //! Run: `cargo run --example quickstart --features sandbox`
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -29,38 +30,64 @@ use tokio::sync::mpsc;
 /// client's limiter is set to match, as it should be for any account.
 const DEMO_RATE_PER_MINUTE: u32 = 600;
 
+/// The token the demo webhook is registered with, and its receiver verifies against.
+pub(crate) const WEBHOOK_TOKEN: &str = "quickstart-webhook-token-7f3a9c2e5b";
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// Exits non-zero, after one readable line on stderr, when any step fails, including a
+/// webhook delivery that is rejected or never arrives (`tests/e2e.rs` checks both outcomes).
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     let started = Instant::now();
+    match run().await {
+        Ok(()) => {
+            println!("done in {:.1} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("quickstart failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
     if std::env::var_os("KIWIFY_CLIENT_ID").is_some() {
         let client = Client::from_env()?;
         println!("Kiwify API at {} (read-only journey)", client.base_url());
         read_only_journey(&client, Utc::now()).await?;
+        Ok(())
     } else {
-        let config = SandboxConfig {
-            rate_limit: Some((DEMO_RATE_PER_MINUTE, Duration::from_secs(60))),
-            ..SandboxConfig::default()
-        };
-        let anchor = config.anchor;
-        let sandbox = Sandbox::start_with(config).await?;
-        let credentials = sandbox.credentials();
-        let client = Client::builder()
-            .credentials(Credentials::new(
-                credentials.client_id,
-                credentials.client_secret,
-                credentials.account_id,
-            ))
-            .base_url(sandbox.base_url())
-            .rate_limit(RateLimit::per_minute(DEMO_RATE_PER_MINUTE))
-            .build()?;
-        println!("sandbox Kiwify at {}", sandbox.base_url());
-
-        let paid_sale = read_only_journey(&client, anchor).await?;
-        webhook_journey(&client, &sandbox, paid_sale).await?;
-        sandbox.shutdown().await;
+        sandbox_journey(Verifier::new(WEBHOOK_TOKEN)?).await
     }
-    println!("done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+}
+
+/// The whole journey on an embedded sandbox. `receiver` is the webhook receiver's verifier;
+/// it must hold [`WEBHOOK_TOKEN`], the token the webhook is registered with.
+pub(crate) async fn sandbox_journey(receiver: Verifier) -> Result<(), BoxError> {
+    let config = SandboxConfig {
+        rate_limit: Some((DEMO_RATE_PER_MINUTE, Duration::from_secs(60))),
+        ..SandboxConfig::default()
+    };
+    let anchor = config.anchor;
+    let sandbox = Sandbox::start_with(config).await?;
+    let credentials = sandbox.credentials();
+    let client = Client::builder()
+        .credentials(Credentials::new(
+            credentials.client_id,
+            credentials.client_secret,
+            credentials.account_id,
+        ))
+        .base_url(sandbox.base_url())
+        .rate_limit(RateLimit::per_minute(DEMO_RATE_PER_MINUTE))
+        .build()?;
+    println!("sandbox Kiwify at {}", sandbox.base_url());
+
+    let paid_sale = read_only_journey(&client, anchor).await?;
+    let webhook = webhook_journey(&client, &sandbox, paid_sale, receiver).await;
+    sandbox.shutdown().await;
+    webhook
 }
 
 /// Token, account, products, a year of sales, stats. Returns a refundable card sale, if any.
@@ -147,14 +174,15 @@ async fn read_only_journey(
     Ok(refundable)
 }
 
-/// Registers a webhook, refunds a sale, and verifies the signed delivery.
+/// Registers a webhook, refunds a sale, and verifies the signed delivery. A delivery the
+/// receiver rejects, or none at all, is an error.
 async fn webhook_journey(
     client: &Client,
     sandbox: &Sandbox,
     sale_id: Option<String>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let token = "quickstart-webhook-token-7f3a9c2e5b";
-    let (receiver_url, mut verified) = start_receiver(Verifier::new(token)?).await?;
+    receiver: Verifier,
+) -> Result<(), BoxError> {
+    let (receiver_url, mut deliveries) = start_receiver(receiver).await?;
 
     let webhook = client
         .create_webhook()
@@ -163,7 +191,7 @@ async fn webhook_journey(
             url: receiver_url,
             products: "all".into(),
             triggers: vec![Trigger::CompraReembolsada, Trigger::CompraAprovada],
-            token: Some(Secret::new(token)),
+            token: Some(Secret::new(WEBHOOK_TOKEN)),
         })
         .send()
         .await
@@ -181,7 +209,7 @@ async fn webhook_journey(
 
     let Some(sale_id) = sale_id else {
         println!("refund     no paid card sale to refund");
-        return Ok(());
+        return Err("no paid card sale to refund, so no webhook delivery to verify".into());
     };
     let refund = client
         .refund_sale()
@@ -199,16 +227,28 @@ async fn webhook_journey(
         status.as_deref().unwrap_or("?")
     );
 
-    // The sandbox delivers before the refund call returns; the receiver has verified it.
-    match tokio::time::timeout(Duration::from_secs(5), verified.recv()).await {
-        Ok(Some(line)) => println!("delivery   {line}"),
-        _ => return Err("the webhook delivery did not arrive".into()),
+    // The sandbox delivers before the refund call returns; the receiver has already judged it.
+    match tokio::time::timeout(Duration::from_secs(5), deliveries.recv()).await {
+        Ok(Some(Ok(line))) => {
+            println!("delivery   {line}");
+            Ok(())
+        }
+        Ok(Some(Err(rejection))) => {
+            println!("delivery   REJECTED: {rejection}");
+            Err(format!("the webhook delivery was rejected: {rejection}").into())
+        }
+        _ => {
+            println!("delivery   none received");
+            Err("the webhook delivery did not arrive within 5 s".into())
+        }
     }
-    Ok(())
 }
 
+/// What the receiver made of one delivery: a summary line, or the rejection.
+type Verdict = Result<String, kiwify::webhook::Rejection>;
+
 /// A webhook receiver on loopback that verifies each delivery and reports it on a channel.
-async fn start_receiver(verifier: Verifier) -> std::io::Result<(String, mpsc::Receiver<String>)> {
+async fn start_receiver(verifier: Verifier) -> std::io::Result<(String, mpsc::Receiver<Verdict>)> {
     let (sender, receiver) = mpsc::channel(8);
     let app = axum::Router::new()
         .route("/kiwify", post(receive))
@@ -220,12 +260,13 @@ async fn start_receiver(verifier: Verifier) -> std::io::Result<(String, mpsc::Re
 }
 
 async fn receive(
-    State((verifier, sender)): State<(Verifier, mpsc::Sender<String>)>,
+    State((verifier, sender)): State<(Verifier, mpsc::Sender<Verdict>)>,
     uri: axum::http::Uri,
     body: Bytes,
 ) -> axum::http::StatusCode {
-    let line = match verifier.receive(&uri.to_string(), &body) {
-        Ok(delivery) => match &delivery.event {
+    let verdict = verifier
+        .receive(&uri.to_string(), &body)
+        .map(|delivery| match &delivery.event {
             Event::Order(order) => format!(
                 "verified {} for order {} (HMAC-SHA1 signature ok, key {})",
                 order.webhook_event_type,
@@ -234,15 +275,14 @@ async fn receive(
             ),
             Event::AbandonedCart(cart) => format!("verified abandoned cart {}", cart.id),
             _ => "verified an event".to_owned(),
-        },
-        Err(rejection) => {
-            let _ = sender.send(format!("REJECTED: {rejection}")).await;
-            return axum::http::StatusCode::from_u16(rejection.http_status())
-                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
-        }
+        });
+    let status = match &verdict {
+        Ok(_) => axum::http::StatusCode::OK,
+        Err(rejection) => axum::http::StatusCode::from_u16(rejection.http_status())
+            .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
     };
-    let _ = sender.send(line).await;
-    axum::http::StatusCode::OK
+    let _ = sender.send(verdict).await;
+    status
 }
 
 async fn collect<T>(mut pages: kiwify::paginate::Pages<T>) -> kiwify::Result<Vec<T>> {

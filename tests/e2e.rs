@@ -18,6 +18,11 @@ use kiwify::sandbox::{NewSale, Sandbox, SandboxConfig};
 use kiwify::webhook::{Trigger, Verifier};
 use kiwify::{Client, Credentials, SalesQuery, SalesRange};
 
+/// The README's run command, included so its journey can be run with a receiver of choice.
+#[path = "../examples/quickstart.rs"]
+#[allow(dead_code)] // its `main` and the real-API path are not run from here
+mod quickstart;
+
 fn client_for(sandbox: &Sandbox) -> kiwify::ClientBuilder {
     let login = sandbox.credentials();
     Client::builder()
@@ -432,6 +437,22 @@ async fn a_token_rejected_again_after_renewal_is_an_error_not_a_loop() {
 }
 
 #[tokio::test]
+async fn a_token_that_expires_mid_session_is_renewed_once() {
+    let (sandbox, client) = started(SandboxConfig::default()).await;
+    client.get_balance().send().await.unwrap();
+
+    // The client still holds the token as valid; the sandbox no longer accepts it.
+    sandbox.expire_tokens();
+    client.get_balance().send().await.unwrap();
+    assert_eq!(sandbox.token_requests(), 2, "one renewal");
+
+    // The same a full lifetime later, on the sandbox's clock.
+    sandbox.advance_clock(Duration::from_secs(86_400));
+    client.get_balance().send().await.unwrap();
+    assert_eq!(sandbox.token_requests(), 3, "one more renewal");
+}
+
+#[tokio::test]
 async fn bad_credentials_are_an_authentication_error_after_one_token_request() {
     let (sandbox, _) = started(SandboxConfig::default()).await;
     let client = Client::builder()
@@ -451,14 +472,14 @@ async fn bad_credentials_are_an_authentication_error_after_one_token_request() {
 }
 
 #[tokio::test]
-async fn the_sandbox_rate_limit_is_retried_and_a_limiter_under_it_avoids_it() {
-    // The sandbox allows 5 requests a second; a client without a limiter gets 429s and retries.
+async fn the_sandbox_rate_limit_is_retried_by_the_client() {
+    // Five requests a minute: of eight at once, three are refused, whatever the machine's speed.
     let config = SandboxConfig {
-        rate_limit: Some((5, Duration::from_secs(1))),
+        rate_limit: Some((5, Duration::from_secs(60))),
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start_with(config).await.unwrap();
-    let unlimited = client_for(&sandbox)
+    let client = client_for(&sandbox)
         .retry_policy(
             RetryPolicy::default()
                 .with_base_delay(Duration::from_millis(200))
@@ -466,25 +487,71 @@ async fn the_sandbox_rate_limit_is_retried_and_a_limiter_under_it_avoids_it() {
         )
         .build()
         .unwrap();
-    let calls = (0..8).map(|_| unlimited.get_balance().send());
-    for result in futures::future::join_all(calls).await {
-        result.unwrap();
-    }
-    let refused = sandbox.rate_limited();
-    assert!(
-        refused > 0,
-        "the sandbox answered 429 and the client retried"
-    );
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_balance().send().await.map(|_| ()) })
+        })
+        .collect();
 
-    // A client whose limiter stays under the sandbox's limit is never refused.
+    // Once the three are refused, the test ends the sandbox's window instead of waiting a
+    // minute; the client's retries then get through.
+    let refused = async {
+        while sandbox.rate_limited() < 3 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), refused)
+        .await
+        .expect("three of eight requests refused");
+    sandbox.reset_rate_limit();
+    for call in calls {
+        call.await.unwrap().map_err(kiwify::Error::from).unwrap();
+    }
+    assert!(sandbox.requests() >= 11, "8 calls and at least 3 retries");
+}
+
+#[tokio::test]
+async fn a_limiter_under_the_sandbox_limit_is_never_refused() {
+    // The sandbox allows 5 requests a second; a limiter of 4 a second (no burst) spaces six
+    // calls over 1.25 s. A slow machine only spaces them further.
+    let config = SandboxConfig {
+        rate_limit: Some((5, Duration::from_secs(1))),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with(config).await.unwrap();
     let limited = client_for(&sandbox)
         .rate_limit(RateLimit::per_second(4).with_burst(1))
         .build()
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await; // let the sandbox's window pass
     let calls = (0..6).map(|_| limited.get_balance().send());
     for result in futures::future::join_all(calls).await {
         result.unwrap();
     }
-    assert_eq!(sandbox.rate_limited(), refused, "no 429 under the limiter");
+    assert_eq!(sandbox.requests(), 6);
+    assert_eq!(sandbox.rate_limited(), 0, "no 429 under the limiter");
+}
+
+#[tokio::test]
+async fn the_quickstart_journey_succeeds_with_a_verified_delivery() {
+    let receiver = Verifier::new(quickstart::WEBHOOK_TOKEN).unwrap();
+    let journey = quickstart::sandbox_journey(receiver).await;
+    assert!(
+        journey.is_ok(),
+        "{:?}",
+        journey.err().map(|error| error.to_string())
+    );
+}
+
+/// A receiver holding another token rejects the genuine delivery; the quickstart must fail
+/// (and so exit non-zero), not print "REJECTED" and succeed.
+#[tokio::test]
+async fn the_quickstart_journey_fails_when_the_delivery_is_rejected() {
+    let receiver = Verifier::new("not-the-registered-token").unwrap();
+    let error = quickstart::sandbox_journey(receiver)
+        .await
+        .expect_err("a rejected delivery must fail the journey")
+        .to_string();
+    assert!(error.contains("rejected"), "{error}");
+    assert!(error.contains("does not match"), "{error}");
 }

@@ -392,14 +392,61 @@ async fn expired_tokens_are_refused() {
 #[tokio::test]
 async fn a_token_works_until_its_lifetime_ends() {
     let config = SandboxConfig {
-        token_lifetime: Duration::from_millis(300),
+        token_lifetime: Duration::from_secs(3600),
         ..unlimited()
     };
     let api = Api::start_with(config).await;
     assert_eq!(api.get("/balance").await.0, 200);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+
+    // A second before the end it still works; at the end it does not. The sandbox's clock is
+    // moved, so no wall-clock margin is involved.
+    api.sandbox.advance_clock(Duration::from_secs(3599));
+    assert_eq!(api.get("/balance").await.0, 200);
+    api.sandbox.advance_clock(Duration::from_secs(1));
     let (status, body) = api.get("/balance").await;
     assert_eq!((status, &body["error"]), (400, &json!("auth_error")));
+
+    // A token issued on the advanced clock lives its full lifetime from there.
+    let (status, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    assert_eq!(status, 200);
+    let fresh = body["access_token"].as_str().unwrap();
+    let request = api
+        .http
+        .get(api.url("/balance"))
+        .bearer_auth(fresh)
+        .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+    assert_eq!(read(request.send().await.unwrap()).await.0, 200);
+}
+
+#[tokio::test]
+async fn expire_tokens_ends_every_issued_token_at_once() {
+    let api = Api::start().await;
+    let (_, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    let second = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api.get("/balance").await.0, 200);
+
+    api.sandbox.expire_tokens();
+    for token in [api.token.as_str(), second.as_str()] {
+        let request = api
+            .http
+            .get(api.url("/balance"))
+            .bearer_auth(token)
+            .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+        let (status, body) = read(request.send().await.unwrap()).await;
+        assert_eq!((status, &body["error"]), (400, &json!("auth_error")));
+    }
+
+    // Tokens issued afterwards are not affected.
+    let (_, body) =
+        token_request(&api.http, &api.sandbox, "sandbox-client", "sandbox-secret").await;
+    let request = api
+        .http
+        .get(api.url("/balance"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .header("x-kiwify-account-id", api.sandbox.credentials().account_id);
+    assert_eq!(read(request.send().await.unwrap()).await.0, 200);
 }
 
 // ---- pagination ----
@@ -1268,18 +1315,30 @@ async fn the_rate_limit_answers_429_after_n_requests() {
 #[tokio::test]
 async fn the_rate_limit_can_send_retry_after_and_a_window_resets() {
     let config = SandboxConfig {
-        rate_limit: Some((2, Duration::from_millis(300))),
+        rate_limit: Some((2, Duration::from_secs(60))),
         retry_after: Some(Duration::from_millis(1500)),
         ..SandboxConfig::default()
     };
     let api = Api::start_with(config).await;
-    api.get("/balance").await;
-    api.get("/balance").await;
-    let response = api.request(Method::GET, "/balance").send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.headers().get("retry-after").unwrap(), "2");
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(api.get("/balance").await.0, 200);
+    let over_the_limit = async || {
+        assert_eq!(api.get("/balance").await.0, 200);
+        assert_eq!(api.get("/balance").await.0, 200);
+        let response = api.request(Method::GET, "/balance").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "2");
+    };
+    over_the_limit().await;
+
+    // The window ends when the sandbox's clock passes it; not a second before.
+    api.sandbox.advance_clock(Duration::from_secs(59));
+    assert_eq!(api.get("/balance").await.0, 429);
+    api.sandbox.advance_clock(Duration::from_secs(1));
+    over_the_limit().await;
+
+    // Or at once, on demand; the counters are kept.
+    api.sandbox.reset_rate_limit();
+    over_the_limit().await;
+    assert_eq!(api.sandbox.rate_limited(), 4);
 }
 
 // ---- events ----
@@ -1463,11 +1522,96 @@ async fn an_endless_token_lifetime_does_not_overflow() {
     assert_eq!(api.get("/balance").await.0, 200);
 }
 
-#[test]
-fn the_handle_can_be_shared_across_tasks() {
-    fn send_and_sync<T: Send + Sync>() {}
-    send_and_sync::<Sandbox>();
+#[tokio::test]
+async fn an_anchor_near_the_ends_of_time_is_refused_at_start_not_a_panic() {
+    let anchors = [
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MAX_UTC,
+        "1971-12-31T23:59:59.999Z".parse().unwrap(),
+        "9998-01-01T00:00:00Z".parse().unwrap(),
+    ];
+    for anchor in anchors {
+        let config = SandboxConfig {
+            anchor,
+            ..unlimited()
+        };
+        let error = Sandbox::start_with(config).await.expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{anchor}");
+        assert!(error.to_string().contains("anchor"), "{error}");
+    }
 }
+
+/// At both ends of the supported years the seeded data, the routes and the deliveries of
+/// seeded sales (whose dates come from the anchor) all work.
+#[tokio::test]
+async fn anchors_at_both_ends_of_the_supported_years_seed_serve_and_deliver() {
+    for anchor in ["1972-01-01T00:00:00Z", "9997-12-31T23:59:59.999Z"] {
+        let anchor: DateTime<Utc> = anchor.parse().unwrap();
+        assert!(kiwify::sandbox::ANCHOR_YEARS.contains(&chrono::Datelike::year(&anchor)));
+        let config = SandboxConfig {
+            anchor,
+            sales: 300,
+            ..unlimited()
+        };
+        let api = Api::start_with(config).await;
+        let receiver = receiver().await;
+        let url = format!("http://{}/hook", receiver.addr);
+        let triggers = json!([
+            "compra_reembolsada",
+            "compra_aprovada",
+            "subscription_renewed"
+        ]);
+        let body = json!({"name": "ends", "url": url, "products": "all", "triggers": triggers});
+        assert_eq!(api.send(Method::POST, "/webhooks", body).await.0, 200);
+
+        let from = kiwify::paginate::timestamp(anchor - chrono::Duration::days(90));
+        let to = kiwify::paginate::timestamp(anchor);
+        let (status, page) = api
+            .get(&format!("/sales?start_date={from}&end_date={to}"))
+            .await;
+        assert_eq!(status, 200, "{anchor}: {page}");
+        assert!(
+            page["pagination"]["count"].as_i64().unwrap() > 0,
+            "{anchor}"
+        );
+
+        let sales = api.sandbox.sales();
+        let paid = sales
+            .iter()
+            .find(|sale| sale.status == Some(SaleStatus::Paid))
+            .expect("a paid seeded sale");
+        api.sandbox.refund_sale(&paid.id).await.unwrap();
+        let subscription = sales
+            .iter()
+            .find(|sale| sale.product.as_ref().is_some_and(|p| p.plan_id.is_some()))
+            .expect("a seeded subscription sale");
+        api.sandbox
+            .renew_subscription(&subscription.id)
+            .await
+            .unwrap();
+
+        let deliveries = api.sandbox.deliveries();
+        let events: Vec<&str> = deliveries.iter().map(|d| d.event_type.as_str()).collect();
+        assert_eq!(
+            events,
+            ["order_refunded", "order_approved", "subscription_renewed"],
+            "{anchor}"
+        );
+        assert!(
+            deliveries
+                .iter()
+                .all(|delivery| delivery.status == Some(200)),
+            "{anchor}: {deliveries:?}"
+        );
+    }
+}
+
+/// The handle can be shared across tasks and threads: checked when this file compiles, since
+/// a test run could add nothing to it.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Sandbox>();
+};
 
 #[tokio::test]
 async fn a_renewal_sends_approval_then_renewed_for_the_same_order() {

@@ -118,6 +118,26 @@ async fn verified_delivery_reaches_the_handler() {
     );
 }
 
+/// A webhook registered with a query that holds URLs and `&`: every genuine delivery must get
+/// through. The query here even starts with a URL, which only the path and query (not the bare
+/// query) makes unambiguous.
+#[tokio::test]
+async fn registered_query_holding_urls_reaches_the_handler() {
+    let mut server = serve(Verifier::new(TOKEN).expect("token")).await;
+    for registered in [
+        "/webhooks/kiwify?next=https://x.test/a?b=1&c=2",
+        "/webhooks/kiwify?https://x.test/a&next=http://y.test&c=2",
+    ] {
+        let url = Signer::new(TOKEN).delivery_url(registered, ORDER_APPROVED);
+        let (status, body) = post_raw(&server, &url, ORDER_APPROVED).await;
+        assert_eq!((status, body.as_str()), (200, "ok"), "{url}");
+        assert_eq!(
+            server.received.recv().await.as_deref(),
+            Some("3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved")
+        );
+    }
+}
+
 #[tokio::test]
 async fn envelope_delivery_reaches_the_handler() {
     let mut server = serve(Verifier::new(ENVELOPE_TOKEN).expect("token")).await;

@@ -1,7 +1,7 @@
 //! Typed events: the payload's quirks, each shape, and the trigger names.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use kiwify::webhook::{Event, EventType, IdempotencyKey, Order, Trigger};
+use kiwify::webhook::{Event, EventType, IdempotencyKey, Order, Signer, Trigger, Verifier};
 
 const ORDER_APPROVED: &[u8] = include_bytes!("fixtures/webhooks/order_approved.json");
 const PIX_CREATED: &[u8] = include_bytes!("fixtures/webhooks/pix_created.json");
@@ -291,6 +291,99 @@ fn unreadable_optional_values_are_absent_not_errors() {
     let commissions = order.commissions.expect("Commissions");
     assert_eq!(commissions.charge_amount, None);
     assert!(commissions.commissioned_stores.is_empty());
+}
+
+/// `Customer`, `Commissions`, `Subscription`, `Product` and `TrackingParameters` that arrive as
+/// anything but an object read as absent: a signed delivery is never refused for them.
+#[test]
+fn non_object_nested_values_are_absent_not_errors() {
+    let verifier = Verifier::new("odd-values-token").expect("token");
+    let signer = Signer::new("odd-values-token");
+    let keys = [
+        "Customer",
+        "Commissions",
+        "Subscription",
+        "Product",
+        "TrackingParameters",
+    ];
+    let odd_values = [
+        r#""""#,
+        "null",
+        "[]",
+        r#"[{"full_name":"x"}]"#,
+        r#""text""#,
+        "42",
+        "true",
+    ];
+    for key in keys {
+        for value in odd_values {
+            // A readable `Product` beside the odd value shows the rest of the order survives.
+            let product = if key == "Product" {
+                ""
+            } else {
+                r#","Product":{"product_name":"Curso"}"#
+            };
+            let body = format!(
+                r#"{{"order_id":"o-5","webhook_event_type":"order_approved","order_ref":"Ab12345","{key}":{value}{product}}}"#
+            );
+            let url = signer.delivery_url("https://hooks.example.com/kiwify", body.as_bytes());
+            let delivery = verifier
+                .receive(&url, body.as_bytes())
+                .unwrap_or_else(|rejection| panic!("{key}: {value}: {rejection}"));
+            let order = delivery.event.order().expect("an order");
+            assert_eq!(
+                order.order_ref.as_deref(),
+                Some("Ab12345"),
+                "{key}: {value}"
+            );
+
+            let absent = match key {
+                "Customer" => order.customer.is_none(),
+                "Commissions" => order.commissions.is_none(),
+                "Subscription" => order.subscription.is_none(),
+                "Product" => order.product.is_none(),
+                _ => order.tracking_parameters.is_none(),
+            };
+            assert!(absent, "{key}: {value} should read as absent");
+            if key != "Product" {
+                let product = order
+                    .product
+                    .as_ref()
+                    .and_then(|p| p.product_name.as_deref());
+                assert_eq!(product, Some("Curso"), "{key}: {value}");
+            }
+        }
+    }
+
+    // The same one level down, and in lists of objects.
+    let body = br#"{"order_id":"o-6","webhook_event_type":"subscription_renewed",
+        "Subscription":{"status":"active","customer_access":"","plan":[],"charges":"none"},
+        "Commissions":{"my_commission":10,"commissioned_stores":["x",{"value":"7"},null]}}"#;
+    let order = order(body);
+    let subscription = order.subscription.expect("Subscription");
+    assert_eq!(subscription.status.as_deref(), Some("active"));
+    assert_eq!(
+        (
+            subscription.customer_access,
+            subscription.plan,
+            subscription.charges
+        ),
+        (None, None, None)
+    );
+    let commissions = order.commissions.expect("Commissions");
+    assert_eq!(commissions.my_commission, Some(10));
+    let values: Vec<_> = commissions
+        .commissioned_stores
+        .iter()
+        .map(|store| store.value)
+        .collect();
+    assert_eq!(values, [Some(7)]);
+
+    // The two required fields stay required.
+    assert!(Event::from_slice(br#"{"order_id":"o-7","Customer":""}"#).is_err());
+    assert!(
+        Event::from_slice(br#"{"webhook_event_type":"order_approved","Customer":""}"#).is_err()
+    );
 }
 
 #[test]

@@ -111,6 +111,42 @@ fn signature_is_read_from_a_query_string_or_a_full_url() {
     }
 }
 
+/// A registered URL whose query holds a URL (`://`, `?`) and several `&`-joined parameters:
+/// Kiwify appends `&signature=…`, and the receiver may hand over the full URL, the path and
+/// query, or the bare query. All three must find the signature.
+#[test]
+fn registered_query_holding_a_url_is_read_in_every_form() {
+    let signer = Signer::new(TOKEN);
+    for registered in [
+        "https://hooks.example.com/kiwify?next=https://x.test/a&c=2",
+        "https://hooks.example.com/kiwify?next=https://x.test/a?b=1&c=2",
+    ] {
+        let url = signer.delivery_url(registered, ORDER_APPROVED);
+        let (_, path_and_query) = url.split_at("https://hooks.example.com".len());
+        let (_, bare_query) = url.split_once('?').expect("a query");
+
+        for query in [url.as_str(), path_and_query, bare_query] {
+            let delivery = verifier().receive(query, ORDER_APPROVED).expect(query);
+            assert_eq!(
+                delivery.idempotency_key().to_string(),
+                "3f6b1c2e-8a4d-4e5f-9b7a-1c2d3e4f5a6b:order_approved",
+                "{query}"
+            );
+        }
+
+        // The same forms with a wrong signature are refused as a mismatch, not as missing.
+        let forged = Signer::new("other-token").delivery_url(registered, ORDER_APPROVED);
+        let (_, forged_bare) = forged.split_once('?').expect("a query");
+        for query in [forged.as_str(), forged_bare] {
+            assert_eq!(
+                rejection(query, ORDER_APPROVED),
+                Rejection::SignatureMismatch,
+                "{query}"
+            );
+        }
+    }
+}
+
 #[test]
 fn any_configured_token_is_accepted_during_rotation() {
     let verifier = Verifier::with_tokens(["new-token-b", "old-token-a"]).expect("tokens");

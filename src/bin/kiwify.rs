@@ -18,13 +18,11 @@ mod webhook;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use args::{ApiCommand, Cli, Command, Global, WebhookCommand};
 use output::Outcome;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     if cli.global.verbose {
         init_tracing();
     }
@@ -51,7 +49,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Api(command) => api(&cli.global, command).await,
+        Command::Api(command) => api(&cli.global, *command).await,
         Command::Webhook(WebhookCommand::Verify {
             tokens,
             signature,

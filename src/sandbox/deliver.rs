@@ -11,6 +11,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{PaymentMethod, SaleStatus};
+use crate::paginate::timestamp as iso;
+use crate::webhook::de::BRASILIA;
+use crate::webhook::{EventType, Trigger};
 
 use super::Delivery;
 use super::state::{SaleRecord, State};
@@ -19,34 +22,17 @@ use super::state::{SaleRecord, State};
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub sale_id: String,
-    /// The Portuguese trigger name.
-    pub trigger: &'static str,
+    pub trigger: Trigger,
 }
 
 /// A delivery ready to send.
 pub(crate) struct Planned {
     webhook_id: String,
     url: String,
-    trigger: &'static str,
-    event_type: &'static str,
+    trigger: Trigger,
+    event_type: EventType,
     body: String,
     signature: String,
-}
-
-/// The English `webhook_event_type` of a trigger (facts §7.2).
-pub(crate) fn event_type(trigger: &str) -> &'static str {
-    match trigger {
-        "compra_aprovada" => "order_approved",
-        "compra_recusada" => "order_rejected",
-        "compra_reembolsada" => "order_refunded",
-        "chargeback" => "chargeback",
-        "boleto_gerado" => "billet_created",
-        "pix_gerado" => "pix_created",
-        "subscription_canceled" => "subscription_canceled",
-        "subscription_late" => "subscription_late",
-        "subscription_renewed" => "subscription_renewed",
-        _ => "",
-    }
 }
 
 /// The client deliveries are sent with: no proxy, no redirects (Kiwify follows none), a
@@ -84,7 +70,7 @@ pub(crate) fn plan(state: &State, event: &Event) -> Vec<Planned> {
     let targets: Vec<_> = state
         .webhooks
         .iter()
-        .filter(|webhook| webhook.triggers.iter().any(|t| t.as_str() == event.trigger))
+        .filter(|webhook| webhook.triggers.contains(&event.trigger))
         .filter(|webhook| {
             matches!(webhook.products.as_deref(), Some("all"))
                 || webhook.products.as_deref() == Some(product_id)
@@ -94,8 +80,12 @@ pub(crate) fn plan(state: &State, event: &Event) -> Vec<Planned> {
         return Vec::new();
     }
 
-    let event_type = event_type(event.trigger);
-    let body = match serde_json::to_string(&payload(state, record, event_type)) {
+    // Every trigger the sandbox fires is an order event (facts §7.2); the cart has none.
+    let Some(event_type) = event.trigger.event_type() else {
+        tracing::warn!(trigger = %event.trigger, "no order event type for this trigger");
+        return Vec::new();
+    };
+    let body = match serde_json::to_string(&payload(state, record, &event_type)) {
         Ok(body) => body,
         Err(error) => {
             tracing::warn!(%error, "could not serialize a webhook payload");
@@ -114,8 +104,8 @@ pub(crate) fn plan(state: &State, event: &Event) -> Vec<Planned> {
             Planned {
                 webhook_id: webhook.id.clone(),
                 url,
-                trigger: event.trigger,
-                event_type,
+                trigger: event.trigger.clone(),
+                event_type: event_type.clone(),
                 body: body.clone(),
                 signature,
             }
@@ -135,12 +125,12 @@ pub(crate) async fn send(http: &reqwest::Client, planned: Planned) -> Delivery {
         Ok(response) => (Some(response.status().as_u16()), None),
         Err(error) => (None, Some(error.to_string())),
     };
-    tracing::debug!(webhook_id = %planned.webhook_id, event_type = planned.event_type, ?status, "sandbox webhook delivery");
+    tracing::debug!(webhook_id = %planned.webhook_id, event_type = %planned.event_type, ?status, "sandbox webhook delivery");
     Delivery {
         webhook_id: planned.webhook_id,
         url: planned.url,
-        trigger: planned.trigger.to_owned(),
-        event_type: planned.event_type.to_owned(),
+        trigger: planned.trigger.to_string(),
+        event_type: planned.event_type.to_string(),
         body: planned.body,
         signature: planned.signature,
         status,
@@ -150,13 +140,9 @@ pub(crate) async fn send(http: &reqwest::Client, planned: Planned) -> Delivery {
 
 /// Brasília local time, `YYYY-MM-DD HH:MM`, as webhook payloads write it (UTC−3, no DST).
 fn brasilia(time: DateTime<Utc>) -> String {
-    (time - chrono::Duration::hours(3))
+    time.with_timezone(&BRASILIA)
         .format("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-fn iso(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The flat payload, fields in the order of the real captures.
@@ -276,7 +262,7 @@ fn text(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
-fn payload(state: &State, record: &SaleRecord, event_type: &str) -> Payload {
+fn payload(state: &State, record: &SaleRecord, event_type: &EventType) -> Payload {
     let sale = &record.sale;
     let product = state.product(record.product_id());
     let customer = sale.customer.clone().unwrap_or_default();
@@ -334,7 +320,7 @@ fn payload(state: &State, record: &SaleRecord, event_type: &str) -> Payload {
             )
         }),
         boleto_expiry_date: (method == Some(PaymentMethod::Boleto)).then(|| {
-            (created_at - chrono::Duration::hours(3) + chrono::Duration::days(3))
+            (created_at.with_timezone(&BRASILIA) + chrono::Duration::days(3))
                 .format("%d/%m/%Y")
                 .to_string()
         }),
@@ -345,7 +331,7 @@ fn payload(state: &State, record: &SaleRecord, event_type: &str) -> Payload {
             )
         }),
         pix_expiration: (method == Some(PaymentMethod::Pix) && waiting).then(|| {
-            (created_at - chrono::Duration::hours(3) + chrono::Duration::minutes(30))
+            (created_at.with_timezone(&BRASILIA) + chrono::Duration::minutes(30))
                 .format("%d/%m/%Y %H:%M")
                 .to_string()
         }),
@@ -354,7 +340,7 @@ fn payload(state: &State, record: &SaleRecord, event_type: &str) -> Payload {
         updated_at: brasilia(record.updated_at()),
         approved_date: sale.approved_date.map(brasilia),
         refunded_at: sale.refunded_at.map(brasilia),
-        webhook_event_type: event_type.to_owned(),
+        webhook_event_type: event_type.to_string(),
         product: ProductPart {
             product_id: record.product_id().to_owned(),
             product_name: sale

@@ -39,6 +39,39 @@
 //! are not retried, follow no redirects and time out after [`SandboxConfig::delivery_timeout`];
 //! with the default `tls-ring` feature they trust no certificate, so `https` receivers fail.
 //!
+//! # Test controls
+//!
+//! Tests that need time to pass do not wait for it. [`Sandbox::advance_clock`] moves the clock
+//! that token lifetimes and the rate-limit window are measured on, [`Sandbox::expire_tokens`]
+//! ends every issued token's life at once, and [`Sandbox::reset_rate_limit`] starts a fresh
+//! rate-limit window. Each takes effect before it returns, so the next request sees it:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use kiwify::prelude::*;
+//! use kiwify::sandbox::{ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig};
+//! use kiwify::{Client, Credentials};
+//!
+//! let hour = Duration::from_secs(3600);
+//! let sandbox = Sandbox::start_with(SandboxConfig { token_lifetime: hour, ..Default::default() })
+//!     .await?;
+//! let client = Client::builder()
+//!     .credentials(Credentials::new(CLIENT_ID, CLIENT_SECRET, ACCOUNT_ID))
+//!     .base_url(sandbox.base_url())
+//!     .build()?;
+//! client.get_balance().send().await?;
+//!
+//! // An hour later the token is refused; the client renews it once and goes on.
+//! sandbox.advance_clock(hour);
+//! client.get_balance().send().await?;
+//! assert_eq!(sandbox.token_requests(), 2);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Choices where the real API's behaviour is unknown (facts sheet §9)
 //!
 //! - `/sales` is ordered by `updated_at` ascending, then by `id`.
@@ -75,15 +108,15 @@ mod state;
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::generated::types::{Balance, Sale, Webhook};
+use crate::generated::types::{Affiliate, Balance, Sale, Webhook};
 use crate::model::{PaymentMethod, SaleStatus};
 
 use state::Shared;
@@ -96,6 +129,11 @@ pub const CLIENT_SECRET: &str = "sandbox-secret";
 /// JWT `store_id`, the `/account-details` id and the webhook `store_id`.
 pub const ACCOUNT_ID: &str = "SbX7kLm2Qp9RtZa";
 
+/// The years a [`SandboxConfig::anchor`] may fall in. The seeded data reaches about two years
+/// either side of the anchor (products and the account before it, approvals, deposits and
+/// subscription renewals after it), and it stays within Unix time and four-digit years.
+pub const ANCHOR_YEARS: std::ops::RangeInclusive<i32> = 1972..=9997;
+
 /// How a sandbox is set up. Every field has a documented default; see [`Default`].
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -104,16 +142,18 @@ pub struct SandboxConfig {
     /// Seed of the generated data. Default `42`.
     pub seed: u64,
     /// Seeded sales are created over the 365 days before this instant. Default
-    /// `2026-12-01T00:00:00Z`, fixed so that the data does not depend on today.
+    /// `2026-12-01T00:00:00Z`, fixed so that the data does not depend on today. It must lie in
+    /// [`ANCHOR_YEARS`]: [`Sandbox::start_with`] refuses any other.
     pub anchor: DateTime<Utc>,
     /// Number of seeded sales. Default `1500`.
     pub sales: usize,
     /// Lifetime of issued tokens, also reported as `expires_in`. Default 24 hours, as the real
-    /// API. A lifetime of zero issues tokens that are already expired. Expiry is measured on
-    /// tokio's clock, so a test runtime with a paused clock can `advance` past it.
+    /// API. A lifetime of zero issues tokens that are already expired. Tests end a lifetime
+    /// with [`Sandbox::advance_clock`] or [`Sandbox::expire_tokens`] rather than by waiting.
     pub token_lifetime: Duration,
     /// At most this many requests per window for the account, token requests not counted.
-    /// Default `Some((100, 60 s))`, what every client codes against; `None` disables it.
+    /// Default `Some((100, 60 s))`, what every client codes against; `None` disables it. Tests
+    /// end a window with [`Sandbox::reset_rate_limit`] or [`Sandbox::advance_clock`].
     pub rate_limit: Option<(u32, Duration)>,
     /// `Retry-After` sent with 429, in whole seconds rounded up. Default `None`: the real API
     /// was never seen sending one.
@@ -257,7 +297,11 @@ impl Sandbox {
 
     /// Starts a sandbox with `config`, serving from a task on the current tokio runtime, which
     /// needs its IO and time drivers (`#[tokio::test]` and `#[tokio::main]` enable both).
+    ///
+    /// Refused with [`io::ErrorKind::InvalidInput`] when the anchor is outside
+    /// [`ANCHOR_YEARS`].
     pub async fn start_with(config: SandboxConfig) -> io::Result<Self> {
+        check_anchor(config.anchor)?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config)?);
@@ -287,8 +331,10 @@ impl Sandbox {
     }
 
     /// The base URL to configure a client with: `http://127.0.0.1:PORT/v1`, no trailing slash.
+    /// A sandbox bound to every interface (`0.0.0.0` or `::`) is reached on this machine through
+    /// loopback, so that is the address the URL names.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", reachable(self.addr))
     }
 
     /// The credentials the sandbox accepts.
@@ -350,9 +396,26 @@ impl Sandbox {
             .read(|state| state.sale(id).map(|record| record.sale.clone()))
     }
 
+    /// Every sale (seeded, then created), full, in the order they were made. Tests compare
+    /// what a client read against this, rather than against another client's reading.
+    pub fn sales(&self) -> Vec<Sale> {
+        self.shared.read(|state| {
+            state
+                .sales
+                .iter()
+                .map(|record| record.sale.clone())
+                .collect()
+        })
+    }
+
     /// How many sales exist (seeded and created).
     pub fn sales_count(&self) -> usize {
         self.shared.read(|state| state.sales.len())
+    }
+
+    /// The affiliates, in the order `GET /affiliates` lists them.
+    pub fn affiliates(&self) -> Vec<Affiliate> {
+        self.shared.read(|state| state.affiliates.clone())
     }
 
     /// The balance of the one legal entity.
@@ -385,6 +448,28 @@ impl Sandbox {
         self.shared.read(|state| state.counters.rate_limited)
     }
 
+    // ---- test controls (see the module docs) ----
+
+    /// Moves the sandbox's clock forward by `by`: tokens whose lifetime ends within it expire,
+    /// and a rate-limit window shorter than it is over. Only token expiry and the rate limit
+    /// read this clock; sale timestamps keep the wall-clock time. The clock never goes back,
+    /// and stops a century ahead.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().advance_clock(by);
+    }
+
+    /// Makes every token issued so far expired, as if its lifetime had ended: the next request
+    /// with one answers 400 `auth_error`. Tokens issued afterwards work as usual.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().expire_tokens();
+    }
+
+    /// Ends the current rate-limit window: the next request starts a fresh one with nothing
+    /// counted. The counters ([`Sandbox::rate_limited`] …) are kept.
+    pub fn reset_rate_limit(&self) {
+        self.shared.lock().reset_rate_limit();
+    }
+
     /// Stops accepting connections, lets requests in flight finish (at most 5 s), and returns.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -411,6 +496,33 @@ impl Drop for Sandbox {
     }
 }
 
+/// Refuses an anchor too close to the ends of time for the seeded data's date arithmetic.
+fn check_anchor(anchor: DateTime<Utc>) -> io::Result<()> {
+    if ANCHOR_YEARS.contains(&anchor.year()) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "sandbox anchor {anchor} is outside the years {} to {}",
+            ANCHOR_YEARS.start(),
+            ANCHOR_YEARS.end()
+        ),
+    ))
+}
+
+/// Where a client on this machine reaches a server listening on `addr`: loopback for the
+/// unspecified address (`0.0.0.0`, `::`), which is not portable to connect to.
+fn reachable(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    addr
+}
+
 /// Runs a sandbox with `config` until Ctrl-C or SIGTERM, then shuts it down gracefully. The
 /// listening address is logged with `tracing` at info level.
 pub async fn serve(config: SandboxConfig) -> io::Result<()> {
@@ -435,5 +547,25 @@ pub async fn stop_signal() -> io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_names_an_address_a_client_can_connect_to() {
+        let cases = [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("0.0.0.0:8080", "127.0.0.1:8080"),
+            ("[::]:8080", "[::1]:8080"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("192.0.2.1:8080", "192.0.2.1:8080"),
+        ];
+        for (bound, expected) in cases {
+            let bound: SocketAddr = bound.parse().unwrap();
+            assert_eq!(reachable(bound).to_string(), expected);
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -11,6 +12,7 @@ use crate::generated::types::{
     AccountDetails, Affiliate, Balance, Participant, Payout, Product, Sale, Webhook,
 };
 use crate::model::{Cents, PaymentMethod, SaleStatus};
+use crate::webhook::Trigger;
 
 use super::deliver::{self, Event};
 use super::seed::{self, Rng};
@@ -103,7 +105,12 @@ pub(crate) struct State {
     pub rng: Rng,
     tokens: HashMap<String, Instant>,
     window: Option<RateWindow>,
+    /// How far [`super::Sandbox::advance_clock`] has moved the sandbox's clock ahead of tokio's.
+    clock_offset: Duration,
 }
+
+/// The farthest the sandbox's clock can be advanced, and the longest a token lives: a century.
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 impl State {
     pub fn new(seeded: seed::Seeded) -> Self {
@@ -121,7 +128,42 @@ impl State {
             rng: seeded.rng,
             tokens: HashMap::new(),
             window: None,
+            clock_offset: Duration::ZERO,
         }
+    }
+
+    /// The instant token lifetimes and the rate-limit window are measured against: tokio's
+    /// clock plus the offset the test controls added.
+    fn now(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.clock_offset).unwrap_or(now)
+    }
+
+    /// When a token issued now with `lifetime` expires; a lifetime too long for the clock
+    /// lasts a century instead.
+    pub fn expiry_after(&self, lifetime: Duration) -> Instant {
+        let now = self.now();
+        now.checked_add(lifetime)
+            .or_else(|| now.checked_add(CENTURY))
+            .unwrap_or(now)
+    }
+
+    /// Moves the sandbox's clock forward by `by` (at most a century in all).
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset = self.clock_offset.saturating_add(by).min(CENTURY);
+    }
+
+    /// Makes every token issued so far expired.
+    pub fn expire_tokens(&mut self) {
+        let now = self.now();
+        for expiry in self.tokens.values_mut() {
+            *expiry = now;
+        }
+    }
+
+    /// Starts a fresh rate-limit window with nothing counted in it.
+    pub fn reset_rate_limit(&mut self) {
+        self.window = None;
     }
 
     pub fn sale(&self, id: &str) -> Option<&SaleRecord> {
@@ -137,7 +179,7 @@ impl State {
     }
 
     pub fn remember_token(&mut self, token: String, expires: Instant) {
-        let now = Instant::now();
+        let now = self.now();
         self.tokens.retain(|_, expiry| *expiry > now);
         self.tokens.insert(token, expires);
     }
@@ -145,15 +187,15 @@ impl State {
     pub fn token_is_valid(&self, token: &str) -> bool {
         self.tokens
             .get(token)
-            .is_some_and(|expiry| *expiry > Instant::now())
+            .is_some_and(|expiry| *expiry > self.now())
     }
 
     /// Counts one resource request against the limit; `false` when it is over the limit.
-    pub fn admit(&mut self, limit: Option<(u32, std::time::Duration)>) -> bool {
+    pub fn admit(&mut self, limit: Option<(u32, Duration)>) -> bool {
         let Some((requests, window)) = limit else {
             return true;
         };
-        let now = Instant::now();
+        let now = self.now();
         let current = match self.window {
             Some(current) if now.duration_since(current.start) < window => current,
             _ => RateWindow {
@@ -273,7 +315,7 @@ impl Shared {
         let record = seed::make_sale(&mut state.rng, spec);
         let sale = record.sale.clone();
         state.sales.push(record);
-        let events = ["compra_aprovada", "subscription_renewed"]
+        let events = [Trigger::CompraAprovada, Trigger::SubscriptionRenewed]
             .map(|trigger| Event {
                 sale_id: sale.id.clone(),
                 trigger,
@@ -303,7 +345,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "compra_aprovada",
+                trigger: Trigger::CompraAprovada,
             }),
         ))
     }
@@ -333,7 +375,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "compra_reembolsada",
+                trigger: Trigger::CompraReembolsada,
             }),
         ))
     }
@@ -349,7 +391,7 @@ impl Shared {
             sale.clone(),
             Some(Event {
                 sale_id: sale.id,
-                trigger: "chargeback",
+                trigger: Trigger::Chargeback,
             }),
         ))
     }
@@ -395,15 +437,12 @@ impl Shared {
 }
 
 /// The trigger a newly created sale fires, or why such a sale cannot be created.
-fn creation_trigger(
-    status: &SaleStatus,
-    method: &PaymentMethod,
-) -> Result<&'static str, SandboxError> {
+fn creation_trigger(status: &SaleStatus, method: &PaymentMethod) -> Result<Trigger, SandboxError> {
     match (status, method) {
-        (SaleStatus::Paid | SaleStatus::Approved, _) => Ok("compra_aprovada"),
-        (SaleStatus::WaitingPayment, PaymentMethod::Boleto) => Ok("boleto_gerado"),
-        (SaleStatus::WaitingPayment, PaymentMethod::Pix) => Ok("pix_gerado"),
-        (SaleStatus::Refused, _) => Ok("compra_recusada"),
+        (SaleStatus::Paid | SaleStatus::Approved, _) => Ok(Trigger::CompraAprovada),
+        (SaleStatus::WaitingPayment, PaymentMethod::Boleto) => Ok(Trigger::BoletoGerado),
+        (SaleStatus::WaitingPayment, PaymentMethod::Pix) => Ok(Trigger::PixGerado),
+        (SaleStatus::Refused, _) => Ok(Trigger::CompraRecusada),
         (SaleStatus::WaitingPayment, _) => Err(SandboxError::new(
             400,
             "only boleto and Pix sales can wait for payment",

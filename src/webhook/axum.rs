@@ -61,9 +61,14 @@ where
             return Err(Rejection::TooLarge { limit });
         }
 
-        let query = request.uri().query().unwrap_or_default().to_owned();
+        // The path and query, not the bare query: it always starts with `/`, so the verifier
+        // reads it as a URL whatever the registered query's values hold.
+        let path_and_query = request.uri().path_and_query().map_or_else(
+            || "/".to_owned(),
+            |path_and_query| path_and_query.as_str().to_owned(),
+        );
         let body = read_body(request.into_body(), limit).await?;
-        verifier.receive(&query, &body).map(Self)
+        verifier.receive(&path_and_query, &body).map(Self)
     }
 }
 

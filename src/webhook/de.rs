@@ -12,7 +12,8 @@ use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 /// Brasília time. Brazil has had no daylight saving time since 2019, so the offset is fixed.
 pub(crate) const BRASILIA: FixedOffset = match FixedOffset::west_opt(3 * 3600) {
@@ -180,13 +181,37 @@ pub(crate) fn date<'de, D: Deserializer<'de>>(
     })
 }
 
-/// A list that may be `null` or missing.
+/// A nested object (`Customer`, `Commissions`, …). Anything but a JSON object (`""`, `null`,
+/// an array, a string) reads as `None`, and so does an object that cannot be read as `T`.
+///
+/// The value is buffered first so that an unreadable one is skipped whole, leaving the rest of
+/// the delivery intact; nested objects are a few hundred bytes.
+pub(crate) fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(match Value::deserialize(deserializer)? {
+        value @ Value::Object(_) => T::deserialize(value).ok(),
+        _ => None,
+    })
+}
+
+/// A list of objects that may be `null`, missing or not a list at all (read as empty); an
+/// entry that is not a readable object is left out.
 pub(crate) fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: DeserializeOwned,
 {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Array(entries) => entries
+            .into_iter()
+            .filter(Value::is_object)
+            .filter_map(|entry| T::deserialize(entry).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// Reads the payload's timestamp formats:

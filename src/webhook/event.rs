@@ -259,8 +259,9 @@ pub(crate) fn decode_flat(body: &[u8]) -> Result<Event, serde_json::Error> {
 /// (Brazil dropped daylight saving time in 2019; a local timestamp from an older summer would
 /// be an hour off, which no live delivery carries.)
 ///
-/// A value that cannot be read (a date in an unknown format, text where a number belongs)
-/// reads as `None` rather than failing a delivery whose signature is valid.
+/// A value that cannot be read (a date in an unknown format, text where a number belongs, `""`
+/// or an array where an object like `Customer` belongs) reads as `None` rather than failing a
+/// delivery whose signature is valid.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct Order {
@@ -339,19 +340,23 @@ pub struct Order {
     #[serde(default, deserialize_with = "de::text")]
     pub access_url: Option<String>,
     /// The product bought.
-    #[serde(rename = "Product", default)]
+    #[serde(rename = "Product", default, deserialize_with = "de::object")]
     pub product: Option<Product>,
     /// The buyer.
-    #[serde(rename = "Customer", default)]
+    #[serde(rename = "Customer", default, deserialize_with = "de::object")]
     pub customer: Option<Customer>,
     /// Amounts and who gets what.
-    #[serde(rename = "Commissions", default)]
+    #[serde(rename = "Commissions", default, deserialize_with = "de::object")]
     pub commissions: Option<Commissions>,
     /// UTM and source parameters of the checkout visit.
-    #[serde(rename = "TrackingParameters", default)]
+    #[serde(
+        rename = "TrackingParameters",
+        default,
+        deserialize_with = "de::object"
+    )]
     pub tracking_parameters: Option<TrackingParameters>,
     /// Subscription state; present for subscription products only.
-    #[serde(rename = "Subscription", default)]
+    #[serde(rename = "Subscription", default, deserialize_with = "de::object")]
     pub subscription: Option<Subscription>,
 }
 
@@ -547,10 +552,13 @@ pub struct Subscription {
     #[serde(deserialize_with = "de::text")]
     pub status: Option<String>,
     /// Whether the buyer can use the product, and until when.
+    #[serde(deserialize_with = "de::object")]
     pub customer_access: Option<CustomerAccess>,
     /// The plan subscribed to.
+    #[serde(deserialize_with = "de::object")]
     pub plan: Option<Plan>,
     /// Charges made and planned.
+    #[serde(deserialize_with = "de::object")]
     pub charges: Option<Charges>,
 }
 

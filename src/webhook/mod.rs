@@ -22,7 +22,8 @@
 //! - **Tolerant events.** Only `order_id` and `webhook_event_type` are required; an unknown
 //!   event type is kept as [`EventType::Other`]; Brasília-local timestamps become
 //!   `DateTime<FixedOffset>` at -03:00; drifting number/string fields are normalised; `""`
-//!   reads as absent. See [`Order`].
+//!   reads as absent, and so does a nested object (`Customer`, `Subscription`, …) that arrives
+//!   as anything but an object. See [`Order`].
 //! - **Retries and duplicates.** Kiwify retries anything but a 2xx and events can arrive out of
 //!   order: answer fast and deduplicate on [`Delivery::idempotency_key`].
 //!
@@ -70,7 +71,7 @@
 //!
 //! The second directory seeds the corpus with the test fixtures.
 
-mod de;
+pub(crate) mod de;
 mod event;
 mod sign;
 mod verify;

@@ -205,7 +205,10 @@ impl Verifier {
     /// Verifies a delivery and decodes its event.
     ///
     /// `query` is the request's query string (`token=x&signature=…`, with or without the
-    /// leading `?`) or the full request URL; `body` is the raw body exactly as received.
+    /// leading `?`), its path and query (`/hook?token=x&signature=…`) or the full request URL
+    /// (`https://…`); `body` is the raw body exactly as received. Input is read as a URL only
+    /// when it starts with `http://`, `https://`, `/` or `?`, so a bare query may hold URLs in
+    /// its values.
     pub fn receive(&self, query: &str, body: &[u8]) -> Result<Delivery, Rejection> {
         let verified = self.verify(query, body)?;
         let decoded = if verified.covers_envelope_order() {
@@ -314,8 +317,12 @@ impl<'a> EnvelopeParts<'a> {
 }
 
 /// The last non-empty `signature` parameter of a query string or URL.
+///
+/// The input is a URL only when it starts like one (`http://`, `https://`, `/` or `?`);
+/// anything else is a bare query, which may itself hold `://` or `?` in its values
+/// (`next=https://x?y=1&signature=…`).
 fn signature_from_query(query: &str) -> Option<Cow<'_, str>> {
-    let query = if query.contains("://") || query.starts_with('/') || query.starts_with('?') {
+    let query = if looks_like_url(query) {
         query.split_once('?').map_or("", |(_, after)| after)
     } else {
         query
@@ -326,6 +333,19 @@ fn signature_from_query(query: &str) -> Option<Cow<'_, str>> {
         .filter(|(name, value)| name == "signature" && !value.is_empty())
         .map(|(_, value)| value)
         .last()
+}
+
+/// Whether `input` is a full URL, a path, or a query with its leading `?`.
+fn looks_like_url(input: &str) -> bool {
+    let has_prefix = |prefix: &str| {
+        input
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    input.starts_with('/')
+        || input.starts_with('?')
+        || has_prefix("http://")
+        || has_prefix("https://")
 }
 
 /// Decodes 40 lower-case hex characters.
@@ -379,6 +399,12 @@ mod tests {
             format!("https://example.com/hook?token=abc&signature={hex}#frag"),
             format!("/hook?signature={hex}"),
             format!("signature=stale&signature={hex}"),
+            // A registered query whose values hold `://`, `?` and `&`, given bare or as a URL.
+            format!("next=https://x.test/a?b=1&c=2&signature={hex}"),
+            format!("next=https%3A%2F%2Fx.test&signature={hex}"),
+            format!("https://host.test/hook?next=https://x.test/a?b=1&signature={hex}"),
+            format!("HTTPS://host.test/hook?next=https://x.test&signature={hex}"),
+            format!("/hook?next=https://x.test&signature={hex}"),
         ];
         for query in cases {
             assert_eq!(

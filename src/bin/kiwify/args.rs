@@ -1,9 +1,13 @@
 //! The command line: every command, option and its help text.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::builder::{NonEmptyStringValueParser, PossibleValuesParser};
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use kiwify::paginate::{Bound, parse_bound};
 use kiwify::webhook::Trigger;
 
 /// Command-line client for the Kiwify public API.
@@ -18,6 +22,116 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the arguments, exiting with status 2 and clap's message on a usage error:
+    /// anything clap refuses, and a period whose start is not before its end (checked here,
+    /// before any request, because clap checks each value alone).
+    pub fn parse_checked() -> Self {
+        let cli = Cli::parse();
+        if let Err((path, message)) = cli.check_periods() {
+            // The subcommand's own usage line, under its full name (`kiwify sales export`).
+            let mut command = Cli::command();
+            command.build();
+            for name in path {
+                if let Some(subcommand) = command.find_subcommand(name) {
+                    command = subcommand.clone();
+                }
+            }
+            command.error(ErrorKind::ValueValidation, message).exit();
+        }
+        cli
+    }
+
+    /// Every pair of period ends the command was given, in order; on a reversed one, the
+    /// subcommand's path and the message.
+    fn check_periods(&self) -> Result<(), (&'static [&'static str], String)> {
+        let Command::Api(command) = &self.command else {
+            return Ok(());
+        };
+        match command.as_ref() {
+            ApiCommand::Sales(SalesCommand::List(args)) => ordered(
+                ("--start-date", &args.start_date),
+                ("--end-date", &args.end_date),
+            )
+            .and_then(|()| args.filters.check_updated())
+            .map_err(|message| (&["sales", "list"][..], message)),
+            ApiCommand::Sales(SalesCommand::Export(args)) => {
+                ordered(("--from", &args.from), ("--to", &args.to))
+                    .and_then(|()| args.filters.check_updated())
+                    .map_err(|message| (&["sales", "export"][..], message))
+            }
+            ApiCommand::Stats(args) => ordered(
+                ("--start-date", &args.start_date),
+                ("--end-date", &args.end_date),
+            )
+            .map_err(|message| (&["stats"][..], message)),
+            ApiCommand::Events(EventsCommand::Participants(args)) => {
+                let pairs = [
+                    (
+                        "--created-from",
+                        &args.created_from,
+                        "--created-to",
+                        &args.created_to,
+                    ),
+                    (
+                        "--updated-from",
+                        &args.updated_from,
+                        "--updated-to",
+                        &args.updated_to,
+                    ),
+                ];
+                pairs
+                    .into_iter()
+                    .try_for_each(|pair| match pair {
+                        (start_flag, Some(start), end_flag, Some(end)) => {
+                            ordered((start_flag, start), (end_flag, end))
+                        }
+                        _ => Ok(()),
+                    })
+                    .map_err(|message| (&["events", "participants"][..], message))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One end of a period as given on the command line, and the instant it stands for: a
+/// `YYYY-MM-DD` Brasília day (its first instant as a start, the first instant after it as an
+/// end) or an RFC 3339 instant, read by [`parse_bound`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateArg {
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+fn period_start(text: &str) -> Result<DateArg, String> {
+    date_arg(text, Bound::Start)
+}
+
+fn period_end(text: &str) -> Result<DateArg, String> {
+    date_arg(text, Bound::End)
+}
+
+fn date_arg(text: &str, bound: Bound) -> Result<DateArg, String> {
+    let at = parse_bound(text, bound).map_err(|error| error.to_string())?;
+    Ok(DateArg {
+        text: text.to_owned(),
+        at,
+    })
+}
+
+/// Refuses a period that does not start before it ends, naming both values.
+fn ordered(start: (&str, &DateArg), end: (&str, &DateArg)) -> Result<(), String> {
+    let ((start_flag, start), (end_flag, end)) = (start, end);
+    if start.at < end.at {
+        return Ok(());
+    }
+    Err(format!(
+        "the period is empty: {start_flag} {} does not come before {end_flag} {}",
+        start.text, end.text
+    ))
 }
 
 /// Options every command takes.
@@ -58,7 +172,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     #[command(flatten)]
-    Api(ApiCommand),
+    Api(Box<ApiCommand>),
     /// Check a webhook delivery received from Kiwify
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -143,7 +257,9 @@ pub enum SalesCommand {
     /// Every sale of a period of any length, as JSON Lines or CSV
     ///
     /// DATE is YYYY-MM-DD, a Brasília calendar day (--to included), or an RFC 3339 instant
-    /// (--to excluded). The period is read in windows of at most 90 days, each sale once.
+    /// (--to excluded). The period is read in windows of at most 90 days, each sale once. A
+    /// progress line is drawn on stderr when it is a terminal (sales written to the same
+    /// terminal never break into it); nothing is written on stderr when it is not.
     Export(ExportArgs),
 }
 
@@ -166,21 +282,30 @@ pub struct SalesFilters {
     #[arg(long)]
     pub full_details: bool,
     /// Only sales last updated from this DATE (with --updated-to)
-    #[arg(long, value_name = "DATE", requires = "updated_to")]
-    pub updated_from: Option<String>,
+    #[arg(long, value_name = "DATE", requires = "updated_to", value_parser = period_start)]
+    pub updated_from: Option<DateArg>,
     /// Only sales last updated until this DATE (with --updated-from)
-    #[arg(long, value_name = "DATE", requires = "updated_from")]
-    pub updated_to: Option<String>,
+    #[arg(long, value_name = "DATE", requires = "updated_from", value_parser = period_end)]
+    pub updated_to: Option<DateArg>,
+}
+
+impl SalesFilters {
+    fn check_updated(&self) -> Result<(), String> {
+        match (&self.updated_from, &self.updated_to) {
+            (Some(from), Some(to)) => ordered(("--updated-from", from), ("--updated-to", to)),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct SalesListArgs {
     /// First day or instant of the period
-    #[arg(long, value_name = "DATE")]
-    pub start_date: String,
+    #[arg(long, value_name = "DATE", value_parser = period_start)]
+    pub start_date: DateArg,
     /// Last day (included) or instant (excluded) of the period
-    #[arg(long, value_name = "DATE")]
-    pub end_date: String,
+    #[arg(long, value_name = "DATE", value_parser = period_end)]
+    pub end_date: DateArg,
     #[command(flatten)]
     pub filters: SalesFilters,
     #[command(flatten)]
@@ -199,11 +324,11 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// First day or instant of the period
-    #[arg(long, value_name = "DATE")]
-    pub from: String,
+    #[arg(long, value_name = "DATE", value_parser = period_start)]
+    pub from: DateArg,
     /// Last day (included) or instant (excluded) of the period
-    #[arg(long, value_name = "DATE")]
-    pub to: String,
+    #[arg(long, value_name = "DATE", value_parser = period_end)]
+    pub to: DateArg,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
@@ -223,11 +348,11 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// First day or instant of the period
-    #[arg(long, value_name = "DATE")]
-    pub start_date: String,
+    #[arg(long, value_name = "DATE", value_parser = period_start)]
+    pub start_date: DateArg,
     /// Last day (included) or instant (excluded) of the period
-    #[arg(long, value_name = "DATE")]
-    pub end_date: String,
+    #[arg(long, value_name = "DATE", value_parser = period_end)]
+    pub end_date: DateArg,
     /// Only this product
     #[arg(long, value_name = "ID")]
     pub product_id: Option<String>,
@@ -401,17 +526,17 @@ pub struct ParticipantsArgs {
     #[arg(long)]
     pub phone: Option<String>,
     /// Only participants created from this DATE
-    #[arg(long, value_name = "DATE")]
-    pub created_from: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = period_start)]
+    pub created_from: Option<DateArg>,
     /// Only participants created until this DATE
-    #[arg(long, value_name = "DATE")]
-    pub created_to: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = period_end)]
+    pub created_to: Option<DateArg>,
     /// Only participants updated from this DATE
-    #[arg(long, value_name = "DATE")]
-    pub updated_from: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = period_start)]
+    pub updated_from: Option<DateArg>,
     /// Only participants updated until this DATE
-    #[arg(long, value_name = "DATE")]
-    pub updated_to: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = period_end)]
+    pub updated_to: Option<DateArg>,
     #[command(flatten)]
     pub paging: Paging,
 }
@@ -440,7 +565,11 @@ pub enum WebhookCommand {
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Port to listen on, on 127.0.0.1 (0 picks a free one)
+    /// Address to listen on; anything but loopback exposes the sandbox (and its fixed test
+    /// credentials) to the network, with a warning on stderr
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Port to listen on (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Seed of the generated data (same seed, same data)

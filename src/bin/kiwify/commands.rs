@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
-use kiwify::generated::types;
-use kiwify::model::{Cents, Secret};
-use kiwify::paginate::{AffiliateFilter, Bound, CAPPED_PAGE_SIZE, parse_bound, timestamp};
+use kiwify::generated::{builder, types};
+use kiwify::model::{Cents, PaymentMethod, SaleStatus, Secret};
+use kiwify::paginate::{CAPPED_PAGE_SIZE, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{
-    AffiliatesCommand, EventsCommand, Global, ParticipantsArgs, PayoutsCommand, ProductsCommand,
-    SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
+    AffiliatesCommand, DateArg, EventsCommand, Global, ParticipantsArgs, PayoutsCommand,
+    ProductsCommand, SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
 };
 use crate::output::{self, Failure, Lines, Outcome};
 
@@ -95,13 +95,12 @@ pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
 }
 
 async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
-    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    let range = SalesRange::new(args.start_date.at, args.end_date.at)?;
     if !args.paging.single_page() {
         let query = sales_query(range, &args.filters)?;
         return print_stream(client.sales(query)).await;
     }
 
-    let filters = args.filters;
     let mut request = client
         .list_sales()
         .start_date(timestamp(range.start()))
@@ -110,60 +109,98 @@ async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
     if let Some(size) = args.paging.page_size {
         request = request.page_size(size);
     }
-    if let Some(updated) = updated_range(&filters)? {
-        request = request
-            .updated_at_start_date(timestamp(updated.start()))
-            .updated_at_end_date(timestamp(updated.end()));
-    }
-    if let Some(status) = filters.status {
-        request = request.status(kiwify::model::SaleStatus::from(status.as_str()));
-    }
-    if let Some(method) = filters.payment_method {
-        request = request.payment_method(kiwify::model::PaymentMethod::from(method.as_str()));
-    }
-    if let Some(id) = filters.product_id {
-        request = request.product_id(id);
-    }
-    if let Some(id) = filters.affiliate_id {
-        request = request.affiliate_id(id);
-    }
-    if filters.full_details {
-        request = request.view_full_sale_details(true);
-    }
-    let page = request.send().await?;
+    let page = with_sales_filters(request, &args.filters)?.send().await?;
     output::document(&page.into_inner())
 }
 
 /// The library query for a range and the `sales` filters.
 pub fn sales_query(range: SalesRange, filters: &SalesFilters) -> Result<SalesQuery, Failure> {
-    let mut query = SalesQuery::new(range).full_details(filters.full_details);
-    if let Some(updated) = updated_range(filters)? {
-        query = query.updated_in(updated);
-    }
-    if let Some(status) = &filters.status {
-        query = query.status(status.as_str().into());
-    }
-    if let Some(method) = &filters.payment_method {
-        query = query.payment_method(method.as_str().into());
-    }
-    if let Some(id) = &filters.product_id {
-        query = query.product_id(id.clone());
-    }
-    if let Some(id) = &filters.affiliate_id {
-        query = query.affiliate_id(id.clone());
-    }
-    Ok(query)
+    with_sales_filters(SalesQuery::new(range), filters)
 }
 
-fn updated_range(filters: &SalesFilters) -> Result<Option<SalesRange>, Failure> {
-    match (&filters.updated_from, &filters.updated_to) {
-        (Some(from), Some(to)) => Ok(Some(SalesRange::parse(from, to)?)),
-        _ => Ok(None),
+/// What the `sales` filters set: on one page's request (`sales list --page-number`) and on
+/// the library's query (`sales list`, `sales export`) alike, so both read the options the same
+/// way.
+trait SalesFilterTarget: Sized {
+    fn status(self, status: SaleStatus) -> Self;
+    fn payment_method(self, method: PaymentMethod) -> Self;
+    fn product_id(self, id: String) -> Self;
+    fn affiliate_id(self, id: String) -> Self;
+    fn full_details(self) -> Self;
+    fn updated_in(self, range: SalesRange) -> Self;
+}
+
+/// Applies the `sales` filters given on the command line to `target`.
+fn with_sales_filters<T: SalesFilterTarget>(
+    mut target: T,
+    filters: &SalesFilters,
+) -> Result<T, Failure> {
+    if let (Some(from), Some(to)) = (&filters.updated_from, &filters.updated_to) {
+        target = target.updated_in(SalesRange::new(from.at, to.at)?);
+    }
+    if let Some(status) = &filters.status {
+        target = target.status(status.as_str().into());
+    }
+    if let Some(method) = &filters.payment_method {
+        target = target.payment_method(method.as_str().into());
+    }
+    if let Some(id) = &filters.product_id {
+        target = target.product_id(id.clone());
+    }
+    if let Some(id) = &filters.affiliate_id {
+        target = target.affiliate_id(id.clone());
+    }
+    if filters.full_details {
+        target = target.full_details();
+    }
+    Ok(target)
+}
+
+impl SalesFilterTarget for SalesQuery {
+    fn status(self, status: SaleStatus) -> Self {
+        SalesQuery::status(self, status)
+    }
+    fn payment_method(self, method: PaymentMethod) -> Self {
+        SalesQuery::payment_method(self, method)
+    }
+    fn product_id(self, id: String) -> Self {
+        SalesQuery::product_id(self, id)
+    }
+    fn affiliate_id(self, id: String) -> Self {
+        SalesQuery::affiliate_id(self, id)
+    }
+    fn full_details(self) -> Self {
+        SalesQuery::full_details(self, true)
+    }
+    fn updated_in(self, range: SalesRange) -> Self {
+        SalesQuery::updated_in(self, range)
+    }
+}
+
+impl SalesFilterTarget for builder::ListSales<'_> {
+    fn status(self, status: SaleStatus) -> Self {
+        builder::ListSales::status(self, status)
+    }
+    fn payment_method(self, method: PaymentMethod) -> Self {
+        builder::ListSales::payment_method(self, method)
+    }
+    fn product_id(self, id: String) -> Self {
+        builder::ListSales::product_id(self, id)
+    }
+    fn affiliate_id(self, id: String) -> Self {
+        builder::ListSales::affiliate_id(self, id)
+    }
+    fn full_details(self) -> Self {
+        self.view_full_sale_details(true)
+    }
+    fn updated_in(self, range: SalesRange) -> Self {
+        self.updated_at_start_date(timestamp(range.start()))
+            .updated_at_end_date(timestamp(range.end()))
     }
 }
 
 pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
-    let range = SalesRange::parse(&args.start_date, &args.end_date)?;
+    let range = SalesRange::new(args.start_date.at, args.end_date.at)?;
     let mut request = client
         .get_stats()
         .start_date(timestamp(range.start()))
@@ -252,31 +289,36 @@ pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome 
             search,
             paging,
         } => {
-            if !paging.single_page() {
-                let filter = AffiliateFilter {
-                    status,
-                    product_id,
-                    search,
-                };
-                return print_stream(client.affiliates(filter)).await;
+            // One request builder, filters applied once, for one page or for every page.
+            let list = |page: u64, size: Option<u64>| {
+                let mut request = client.list_affiliates().page_number(page);
+                if let Some(size) = size {
+                    request = request.page_size(size);
+                }
+                if let Some(status) = &status {
+                    request = request.status(status.clone());
+                }
+                if let Some(id) = &product_id {
+                    request = request.product_id(id.clone());
+                }
+                if let Some(search) = &search {
+                    request = request.search(search.clone());
+                }
+                request
+            };
+            if paging.single_page() {
+                let request = list(paging.page_number.unwrap_or(1), paging.page_size);
+                let page = request.send().await?;
+                return output::document(&page.into_inner());
             }
-            let mut request = client
-                .list_affiliates()
-                .page_number(paging.page_number.unwrap_or(1));
-            if let Some(size) = paging.page_size {
-                request = request.page_size(size);
-            }
-            if let Some(status) = status {
-                request = request.status(status);
-            }
-            if let Some(id) = product_id {
-                request = request.product_id(id);
-            }
-            if let Some(search) = search {
-                request = request.search(search);
-            }
-            let page = request.send().await?;
-            output::document(&page.into_inner())
+            print_all_pages(|page| {
+                let request = list(page, Some(u64::from(CAPPED_PAGE_SIZE)));
+                async move {
+                    let page = request.send().await?.into_inner();
+                    Ok((page.data, count_of(&page.pagination)))
+                }
+            })
+            .await
         }
         AffiliatesCommand::Get { id } => {
             let affiliate = client.get_affiliate().id(id).send().await;
@@ -396,7 +438,7 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
 pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
     let EventsCommand::Participants(args) = command;
     let paging = args.paging;
-    let bounds = ParticipantDates::parse(&args)?;
+    let bounds = ParticipantDates::of(&args);
     if paging.single_page() {
         let mut request =
             participants(client, &args, &bounds).page_number(paging.page_number.unwrap_or(1));
@@ -429,15 +471,14 @@ struct ParticipantDates {
 }
 
 impl ParticipantDates {
-    fn parse(args: &ParticipantsArgs) -> Result<Self, Failure> {
-        let start = |text: &Option<String>| text.as_deref().map(|t| instant(t, false)).transpose();
-        let end = |text: &Option<String>| text.as_deref().map(|t| instant(t, true)).transpose();
-        Ok(ParticipantDates {
-            created_from: start(&args.created_from)?,
-            created_to: end(&args.created_to)?,
-            updated_from: start(&args.updated_from)?,
-            updated_to: end(&args.updated_to)?,
-        })
+    fn of(args: &ParticipantsArgs) -> Self {
+        let instant = |date: &Option<DateArg>| date.as_ref().map(|date| timestamp(date.at));
+        ParticipantDates {
+            created_from: instant(&args.created_from),
+            created_to: instant(&args.created_to),
+            updated_from: instant(&args.updated_from),
+            updated_to: instant(&args.updated_to),
+        }
     }
 }
 
@@ -480,12 +521,6 @@ fn participants<'a>(
         request = request.updated_at_end_date(end.clone());
     }
     request
-}
-
-/// One end of a period as the API wants it (see [`parse_bound`]).
-fn instant(text: &str, end: bool) -> Result<String, Failure> {
-    let bound = if end { Bound::End } else { Bound::Start };
-    Ok(timestamp(parse_bound(text, bound)?))
 }
 
 fn count_of(pagination: &types::Pagination) -> u64 {

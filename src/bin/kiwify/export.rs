@@ -5,6 +5,10 @@
 //! go to `FILE.partial`, renamed to `FILE` once the last one is written: a file named `FILE`
 //! is always complete. On a failure the partial file is kept (when it holds any sale) and the
 //! message says how many sales it holds.
+//!
+//! A progress line is drawn on stderr when stderr is a terminal, and nothing is written there
+//! when it is not. When stdout is the same terminal, sales are written to it whole lines at a
+//! time while the progress line is cleared, so the two never mix on screen.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -22,16 +26,14 @@ use crate::commands::sales_query;
 use crate::output::{Failure, Outcome};
 
 pub async fn run(client: &Client, args: ExportArgs) -> Outcome {
-    let range = SalesRange::parse(&args.from, &args.to)?;
+    let range = SalesRange::new(args.from.at, args.to.at)?;
     let query = sales_query(range, &args.filters)?
         .page_size(args.page_size)
         .concurrency(args.concurrency as usize);
 
     let destination = Destination::open(args.out.as_deref())?;
-    let show_progress =
-        io::stderr().is_terminal() && (args.out.is_some() || !io::stdout().is_terminal());
-    let progress = Progress::new(show_progress);
-    let mut sink = Sink::new(args.format, destination.writer()?)?;
+    let progress = Progress::new(io::stderr().is_terminal());
+    let mut sink = Sink::new(args.format, destination.writer(&progress)?)?;
 
     let mut sales = client.sales(query);
     let mut written = 0u64;
@@ -88,9 +90,14 @@ impl Destination {
         })
     }
 
-    fn writer(&self) -> Result<Output, Failure> {
+    fn writer(&self, progress: &Progress) -> Result<Output, Failure> {
         match &self.file {
-            None => Ok(Output::Stdout(io::stdout())),
+            None => match &progress.0 {
+                Some(bar) if io::stdout().is_terminal() => {
+                    Ok(Output::BesideBar(BesideBar::new(io::stdout(), bar.clone())))
+                }
+                _ => Ok(Output::Stdout(io::stdout())),
+            },
             Some((_, partial)) => File::create(partial).map(Output::File).map_err(|error| {
                 Failure::new(format!("cannot create {}: {error}", partial.display()))
             }),
@@ -133,6 +140,8 @@ impl Destination {
 
 enum Output {
     Stdout(io::Stdout),
+    /// Stdout on the terminal the progress line is drawn on.
+    BesideBar(BesideBar<io::Stdout>),
     File(File),
 }
 
@@ -140,6 +149,7 @@ impl Write for Output {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(out) => out.write(bytes),
+            Output::BesideBar(out) => out.write(bytes),
             Output::File(file) => file.write(bytes),
         }
     }
@@ -147,8 +157,49 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(out) => out.flush(),
+            Output::BesideBar(out) => out.flush(),
             Output::File(file) => file.flush(),
         }
+    }
+}
+
+/// Output that shares a terminal with a progress bar: only whole lines are passed on, each
+/// batch while the bar is cleared, so that a line never lands in the middle of the bar.
+struct BesideBar<W: Write> {
+    out: W,
+    bar: ProgressBar,
+    /// The last, unfinished line.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> BesideBar<W> {
+    fn new(out: W, bar: ProgressBar) -> Self {
+        BesideBar {
+            out,
+            bar,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for BesideBar<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        if let Some(last_newline) = self.pending.iter().rposition(|&byte| byte == b'\n') {
+            let lines: Vec<u8> = self.pending.drain(..=last_newline).collect();
+            let out = &mut self.out;
+            self.bar.suspend(|| out.write_all(&lines))?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        let out = &mut self.out;
+        self.bar.suspend(|| {
+            out.write_all(&rest)?;
+            out.flush()
+        })
     }
 }
 
@@ -264,7 +315,7 @@ fn csv_failure(error: csv::Error) -> Failure {
     }
 }
 
-/// A one-line counter on stderr, when stderr is a terminal.
+/// A one-line counter on stderr, when stderr is a terminal (whatever stdout is).
 struct Progress(Option<ProgressBar>);
 
 impl Progress {
@@ -296,5 +347,23 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beside_a_bar_only_whole_lines_are_written() {
+        let mut out = BesideBar::new(Vec::new(), ProgressBar::hidden());
+        out.write_all(b"{\"id\":1}\n{\"id\"").unwrap();
+        assert_eq!(out.out, b"{\"id\":1}\n");
+        out.write_all(b":2}\n{\"id\":3}\n{").unwrap();
+        assert_eq!(out.out, b"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
+        assert_eq!(out.pending, b"{");
+        out.flush().unwrap();
+        assert_eq!(out.out, b"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{");
+        assert!(out.pending.is_empty());
     }
 }

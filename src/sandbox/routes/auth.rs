@@ -6,7 +6,6 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
-use tokio::time::Instant;
 
 use crate::sandbox::state::{Shared, State};
 use crate::sandbox::{ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET};
@@ -71,11 +70,7 @@ pub(super) fn token(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Respo
     let lifetime = shared.config.token_lifetime;
     let mut state = shared.lock();
     let access_token = jwt(&mut state, lifetime.as_secs());
-    // A lifetime too long for the clock lasts a century instead.
-    let now = Instant::now();
-    let expires = now
-        .checked_add(lifetime)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 86_400));
+    let expires = state.expiry_after(lifetime);
     state.remember_token(access_token.clone(), expires);
     drop(state);
 

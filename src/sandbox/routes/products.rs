@@ -3,10 +3,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::generated::types::{Pagination, Participant};
+use crate::generated::types::Participant;
 use crate::sandbox::state::State;
 
-use super::query::{PAGE_CAP, Page, Query, in_window, paginate};
+use super::query::{PAGE_CAP, Page, Query, in_window, page_of, paginate};
 use super::{Answer, not_found_error, ok};
 
 pub(super) fn list_products(state: &State, query: &Query) -> Answer {
@@ -59,8 +59,6 @@ pub(super) fn participants(state: &State, product_id: &str, query: &Query) -> An
             .get(key)
             .is_none_or(|wanted| value.as_deref() == Some(wanted))
     };
-    let (number, size) = query.page(Some(PAGE_CAP))?;
-
     let matching: Vec<&Participant> = event
         .participants
         .iter()
@@ -74,12 +72,9 @@ pub(super) fn participants(state: &State, product_id: &str, query: &Query) -> An
         .filter(|p| exact("order_id", &p.order_id))
         .collect();
 
-    let count = matching.len() as i64;
-    let skip = usize::try_from(number.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
-    let page: Vec<Value> = matching
+    let (pagination, page) = page_of(matching, query.page(Some(PAGE_CAP))?);
+    let participants: Vec<Value> = page
         .into_iter()
-        .skip(skip)
-        .take(usize::try_from(size).unwrap_or(usize::MAX))
         .map(|p| {
             let mut value = serde_json::to_value(p).unwrap_or_default();
             if let Value::Object(map) = &mut value {
@@ -91,11 +86,7 @@ pub(super) fn participants(state: &State, product_id: &str, query: &Query) -> An
 
     let sold = event.participants.len() as i64;
     ok(&Page {
-        pagination: Pagination {
-            count,
-            page_number: Some(number),
-            page_size: Some(size),
-        },
+        pagination,
         data: EventData {
             max_tickets: event.max_tickets,
             available: event.max_tickets - sold,
@@ -106,7 +97,7 @@ pub(super) fn participants(state: &State, product_id: &str, query: &Query) -> An
                 .iter()
                 .filter(|p| p.checkin_at.is_some())
                 .count() as i64,
-            participants: page,
+            participants,
         },
     })
 }

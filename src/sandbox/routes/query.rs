@@ -132,19 +132,23 @@ pub(super) struct Page<T> {
 }
 
 /// One page of `items` (all matching items); `count` is their total.
-pub(super) fn paginate<T: Serialize>(items: Vec<T>, (number, size): (i64, i64)) -> Answer {
-    let count = items.len() as i64;
+pub(super) fn paginate<T: Serialize>(items: Vec<T>, page: (i64, i64)) -> Answer {
+    let (pagination, data) = page_of(items, page);
+    ok(&Page { pagination, data })
+}
+
+/// Page `number` of `size` of `items` (all matching items), and its `pagination`.
+pub(super) fn page_of<T>(items: Vec<T>, (number, size): (i64, i64)) -> (Pagination, Vec<T>) {
+    let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
     let skip = usize::try_from(number.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
     let take = usize::try_from(size).unwrap_or(usize::MAX);
     let data: Vec<T> = items.into_iter().skip(skip).take(take).collect();
-    ok(&Page {
-        pagination: Pagination {
-            count,
-            page_number: Some(number),
-            page_size: Some(size),
-        },
-        data,
-    })
+    let pagination = Pagination {
+        count,
+        page_number: Some(number),
+        page_size: Some(size),
+    };
+    (pagination, data)
 }
 
 pub(super) fn contains_ignoring_case(haystack: Option<&str>, needle: &str) -> bool {
