@@ -28,7 +28,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::generated::prelude::*;
-use crate::generated::types;
+use crate::generated::{builder, types};
 use crate::model::{PaymentMethod, SaleStatus};
 use crate::{Client, Error, Result};
 
@@ -445,6 +445,45 @@ impl SalesQuery {
     }
 }
 
+impl SalesQuery {
+    /// This query's range and filters on one `list_sales` request, for a caller reading one page
+    /// itself (the range must then be at most 90 days; page number and size are the caller's).
+    pub fn apply<'a>(&self, request: builder::ListSales<'a>) -> builder::ListSales<'a> {
+        self.apply_window(request, self.range)
+    }
+
+    fn apply_window<'a>(
+        &self,
+        mut request: builder::ListSales<'a>,
+        window: SalesRange,
+    ) -> builder::ListSales<'a> {
+        request = request
+            .start_date(timestamp(window.start))
+            .end_date(timestamp(window.end));
+        if let Some(updated) = self.updated {
+            request = request
+                .updated_at_start_date(timestamp(updated.start))
+                .updated_at_end_date(timestamp(updated.end));
+        }
+        if let Some(status) = &self.status {
+            request = request.status(status.clone());
+        }
+        if let Some(method) = &self.payment_method {
+            request = request.payment_method(method.clone());
+        }
+        if let Some(id) = &self.product_id {
+            request = request.product_id(id.clone());
+        }
+        if let Some(id) = &self.affiliate_id {
+            request = request.affiliate_id(id.clone());
+        }
+        if self.full_details {
+            request = request.view_full_sale_details(true);
+        }
+        request
+    }
+}
+
 impl Client {
     /// Every sale of `query`, over a range of any length, each sale once.
     ///
@@ -548,20 +587,9 @@ impl Client {
             let client = client.clone();
             let filter = filter.clone();
             async move {
-                let mut request = client
-                    .list_affiliates()
-                    .page_number(u64::from(page))
-                    .page_size(u64::from(size));
-                if let Some(status) = filter.status {
-                    request = request.status(status);
-                }
-                if let Some(product_id) = filter.product_id {
-                    request = request.product_id(product_id);
-                }
-                if let Some(search) = filter.search {
-                    request = request.search(search);
-                }
-                page_of(request.send()).await
+                let request = filter.apply(client.list_affiliates());
+                let request = request.page_number(u64::from(page));
+                page_of(request.page_size(u64::from(size)).send()).await
             }
         })
     }
@@ -573,17 +601,9 @@ impl Client {
             let client = client.clone();
             let filter = filter.clone();
             async move {
-                let mut request = client
-                    .list_webhooks()
-                    .page_number(u64::from(page))
-                    .page_size(u64::from(size));
-                if let Some(id) = filter.product_id {
-                    request = request.product_id(id);
-                }
-                if let Some(search) = filter.search {
-                    request = request.search(search);
-                }
-                page_of(request.send()).await
+                let request = filter.apply(client.list_webhooks());
+                let request = request.page_number(u64::from(page));
+                page_of(request.page_size(u64::from(size)).send()).await
             }
         })
     }
@@ -601,40 +621,9 @@ impl Client {
             let product_id = product_id.clone();
             let filter = filter.clone();
             async move {
-                let mut request = client
-                    .list_event_participants()
-                    .product_id(product_id)
-                    .page_number(u64::from(page))
-                    .page_size(u64::from(size));
-                if let Some(checked_in) = filter.checked_in {
-                    request = request.checked_in(checked_in);
-                }
-                if let Some(created) = filter.created {
-                    request = request
-                        .created_at_start_date(timestamp(created.start))
-                        .created_at_end_date(timestamp(created.end));
-                }
-                if let Some(updated) = filter.updated {
-                    request = request
-                        .updated_at_start_date(timestamp(updated.start))
-                        .updated_at_end_date(timestamp(updated.end));
-                }
-                if let Some(id) = filter.external_id {
-                    request = request.external_id(id);
-                }
-                if let Some(id) = filter.batch_id {
-                    request = request.batch_id(id);
-                }
-                if let Some(phone) = filter.phone {
-                    request = request.phone(phone);
-                }
-                if let Some(cpf) = filter.cpf {
-                    request = request.cpf(cpf);
-                }
-                if let Some(id) = filter.order_id {
-                    request = request.order_id(id);
-                }
-                page_of(request.send()).await
+                let request = client.list_event_participants().product_id(product_id);
+                let request = filter.apply(request).page_number(u64::from(page));
+                page_of(request.page_size(u64::from(size)).send()).await
             }
         })
     }
@@ -651,6 +640,25 @@ pub struct AffiliateFilter {
     pub search: Option<String>,
 }
 
+impl AffiliateFilter {
+    /// The filter on one `list_affiliates` request, for a caller reading one page itself.
+    pub fn apply<'a>(
+        &self,
+        mut request: builder::ListAffiliates<'a>,
+    ) -> builder::ListAffiliates<'a> {
+        if let Some(status) = &self.status {
+            request = request.status(status.clone());
+        }
+        if let Some(id) = &self.product_id {
+            request = request.product_id(id.clone());
+        }
+        if let Some(search) = &self.search {
+            request = request.search(search.clone());
+        }
+        request
+    }
+}
+
 /// Filters of [`Client::webhooks`].
 #[derive(Clone, Debug, Default)]
 pub struct WebhookFilter {
@@ -660,15 +668,33 @@ pub struct WebhookFilter {
     pub search: Option<String>,
 }
 
-/// Filters of [`Client::event_participants`].
+impl WebhookFilter {
+    /// The filter on one `list_webhooks` request, for a caller reading one page itself.
+    pub fn apply<'a>(&self, mut request: builder::ListWebhooks<'a>) -> builder::ListWebhooks<'a> {
+        if let Some(id) = &self.product_id {
+            request = request.product_id(id.clone());
+        }
+        if let Some(search) = &self.search {
+            request = request.search(search.clone());
+        }
+        request
+    }
+}
+
+/// Filters of [`Client::event_participants`]. Instants are sent as full UTC timestamps, like
+/// the sales dates.
 #[derive(Clone, Debug, Default)]
 pub struct ParticipantFilter {
     /// Only participants who checked in (`true`) or did not (`false`).
     pub checked_in: Option<bool>,
-    /// Only participants registered in this period.
-    pub created: Option<SalesRange>,
-    /// Only participants last updated in this period.
-    pub updated: Option<SalesRange>,
+    /// Only participants registered from this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only participants registered before this instant.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Only participants last updated from this instant.
+    pub updated_from: Option<DateTime<Utc>>,
+    /// Only participants last updated before this instant.
+    pub updated_to: Option<DateTime<Utc>>,
     /// Only the participant with this external id.
     pub external_id: Option<String>,
     /// Only participants of this ticket batch.
@@ -681,6 +707,47 @@ pub struct ParticipantFilter {
     pub order_id: Option<String>,
 }
 
+impl ParticipantFilter {
+    /// The filter on one `list_event_participants` request, for a caller reading one page
+    /// itself.
+    pub fn apply<'a>(
+        &self,
+        mut request: builder::ListEventParticipants<'a>,
+    ) -> builder::ListEventParticipants<'a> {
+        if let Some(checked_in) = self.checked_in {
+            request = request.checked_in(checked_in);
+        }
+        if let Some(at) = self.created_from {
+            request = request.created_at_start_date(timestamp(at));
+        }
+        if let Some(at) = self.created_to {
+            request = request.created_at_end_date(timestamp(at));
+        }
+        if let Some(at) = self.updated_from {
+            request = request.updated_at_start_date(timestamp(at));
+        }
+        if let Some(at) = self.updated_to {
+            request = request.updated_at_end_date(timestamp(at));
+        }
+        if let Some(id) = &self.external_id {
+            request = request.external_id(id.clone());
+        }
+        if let Some(id) = &self.batch_id {
+            request = request.batch_id(id.clone());
+        }
+        if let Some(phone) = &self.phone {
+            request = request.phone(phone.clone());
+        }
+        if let Some(cpf) = &self.cpf {
+            request = request.cpf(cpf.clone());
+        }
+        if let Some(id) = &self.order_id {
+            request = request.order_id(id.clone());
+        }
+        request
+    }
+}
+
 async fn sales_page(
     client: &Client,
     query: &SalesQuery,
@@ -688,33 +755,9 @@ async fn sales_page(
     page: u32,
     size: u32,
 ) -> Result<Page<types::Sale>> {
-    let mut request = client
-        .list_sales()
-        .start_date(timestamp(window.start))
-        .end_date(timestamp(window.end))
-        .page_number(u64::from(page))
-        .page_size(u64::from(size));
-    if let Some(updated) = query.updated {
-        request = request
-            .updated_at_start_date(timestamp(updated.start))
-            .updated_at_end_date(timestamp(updated.end));
-    }
-    if let Some(status) = &query.status {
-        request = request.status(status.clone());
-    }
-    if let Some(method) = &query.payment_method {
-        request = request.payment_method(method.clone());
-    }
-    if let Some(id) = &query.product_id {
-        request = request.product_id(id.clone());
-    }
-    if let Some(id) = &query.affiliate_id {
-        request = request.affiliate_id(id.clone());
-    }
-    if query.full_details {
-        request = request.view_full_sale_details(true);
-    }
-    page_of(request.send()).await
+    let request = query.apply_window(client.list_sales(), window);
+    let request = request.page_number(u64::from(page));
+    page_of(request.page_size(u64::from(size)).send()).await
 }
 
 #[cfg(test)]

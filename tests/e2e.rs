@@ -148,11 +148,15 @@ async fn account_products_stats_balance_and_participants_read_through_the_client
     // One product is an event: its participants page through; the others answer 404.
     let mut participants = Vec::new();
     let mut not_events = 0;
+    let mut event_id = None;
     for product in &products {
         let mut stream = client.event_participants(&product.id, ParticipantFilter::default());
         while let Some(participant) = stream.next().await {
             match participant {
-                Ok(participant) => participants.push(participant),
+                Ok(participant) => {
+                    participants.push(participant);
+                    event_id = Some(product.id.clone());
+                }
                 Err(error) if error.is_not_found() => not_events += 1,
                 Err(error) => panic!("{error}"),
             }
@@ -163,6 +167,25 @@ async fn account_products_stats_balance_and_participants_read_through_the_client
         "the event's participants, over several pages of 20 or more"
     );
     assert_eq!(not_events, products.len() - 1);
+
+    // The stream's filter reaches the API: only those who checked in.
+    let checked_in = ParticipantFilter {
+        checked_in: Some(true),
+        ..ParticipantFilter::default()
+    };
+    let event_id = event_id.expect("an event product");
+    let arrived = all(client.event_participants(&event_id, checked_in)).await;
+    let expected = participants
+        .iter()
+        .filter(|p| p.checkin_at.is_some())
+        .count();
+    assert!(expected > 0 && expected < participants.len());
+    assert_eq!(arrived.len(), expected);
+    assert!(
+        arrived
+            .iter()
+            .all(|participant| participant.checkin_at.is_some())
+    );
 }
 
 #[tokio::test]

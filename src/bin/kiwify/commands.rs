@@ -1,14 +1,13 @@
 //! The API commands: one library call each, the answer printed as JSON.
 
-use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use kiwify::client::DEFAULT_ATTEMPT_TIMEOUT;
-use kiwify::generated::{builder, types};
+use kiwify::generated::types;
 use kiwify::model::{Cents, PaymentMethod, SaleStatus, Secret};
-use kiwify::paginate::{CAPPED_PAGE_SIZE, timestamp};
+use kiwify::paginate::{AffiliateFilter, ParticipantFilter, WebhookFilter, timestamp};
 use kiwify::prelude::*;
 use kiwify::rate::RateLimit;
 use kiwify::retry::RetryPolicy;
@@ -18,13 +17,22 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{
-    AffiliatesCommand, DateArg, EventsCommand, Global, ParticipantsArgs, PayoutsCommand,
-    ProductsCommand, SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
+    AffiliatesCommand, DateArg, EventsCommand, Global, PayoutsCommand, ProductsCommand,
+    SalesCommand, SalesFilters, SalesListArgs, StatsArgs, WebhooksCommand,
 };
 use crate::output::{self, Failure, Lines, Outcome};
 
-/// No list is read past this many pages.
-const MAX_PAGES: u64 = 100_000;
+/// Sends one page request of a list operation, with `--page-number` (1 by default) and
+/// `--page-size` when given, and prints the page as one document.
+macro_rules! print_one_page {
+    ($request:expr, $paging:expr) => {{
+        let mut request = $request.page_number($paging.page_number.unwrap_or(1));
+        if let Some(size) = $paging.page_size {
+            request = request.page_size(size);
+        }
+        output::document(&request.send().await?.into_inner())
+    }};
+}
 
 /// The client the global options and the environment describe.
 pub fn client(global: &Global) -> Result<Client, Failure> {
@@ -96,107 +104,33 @@ pub async fn sales(client: &Client, command: SalesCommand) -> Outcome {
 
 async fn list_sales(client: &Client, args: SalesListArgs) -> Outcome {
     let range = SalesRange::new(args.start_date.at, args.end_date.at)?;
+    let query = sales_query(range, &args.filters)?;
     if !args.paging.single_page() {
-        let query = sales_query(range, &args.filters)?;
         return print_stream(client.sales(query)).await;
     }
 
-    let mut request = client
-        .list_sales()
-        .start_date(timestamp(range.start()))
-        .end_date(timestamp(range.end()))
-        .page_number(args.paging.page_number.unwrap_or(1));
-    if let Some(size) = args.paging.page_size {
-        request = request.page_size(size);
-    }
-    let page = with_sales_filters(request, &args.filters)?.send().await?;
-    output::document(&page.into_inner())
+    print_one_page!(query.apply(client.list_sales()), args.paging)
 }
 
-/// The library query for a range and the `sales` filters.
+/// The library query for a range and the `sales` filters given on the command line.
 pub fn sales_query(range: SalesRange, filters: &SalesFilters) -> Result<SalesQuery, Failure> {
-    with_sales_filters(SalesQuery::new(range), filters)
-}
-
-/// What the `sales` filters set: on one page's request (`sales list --page-number`) and on
-/// the library's query (`sales list`, `sales export`) alike, so both read the options the same
-/// way.
-trait SalesFilterTarget: Sized {
-    fn status(self, status: SaleStatus) -> Self;
-    fn payment_method(self, method: PaymentMethod) -> Self;
-    fn product_id(self, id: String) -> Self;
-    fn affiliate_id(self, id: String) -> Self;
-    fn full_details(self) -> Self;
-    fn updated_in(self, range: SalesRange) -> Self;
-}
-
-/// Applies the `sales` filters given on the command line to `target`.
-fn with_sales_filters<T: SalesFilterTarget>(
-    mut target: T,
-    filters: &SalesFilters,
-) -> Result<T, Failure> {
+    let mut query = SalesQuery::new(range);
     if let (Some(from), Some(to)) = (&filters.updated_from, &filters.updated_to) {
-        target = target.updated_in(SalesRange::new(from.at, to.at)?);
+        query = query.updated_in(SalesRange::new(from.at, to.at)?);
     }
     if let Some(status) = &filters.status {
-        target = target.status(status.as_str().into());
+        query = query.status(SaleStatus::from(status.as_str()));
     }
     if let Some(method) = &filters.payment_method {
-        target = target.payment_method(method.as_str().into());
+        query = query.payment_method(PaymentMethod::from(method.as_str()));
     }
     if let Some(id) = &filters.product_id {
-        target = target.product_id(id.clone());
+        query = query.product_id(id.clone());
     }
     if let Some(id) = &filters.affiliate_id {
-        target = target.affiliate_id(id.clone());
+        query = query.affiliate_id(id.clone());
     }
-    if filters.full_details {
-        target = target.full_details();
-    }
-    Ok(target)
-}
-
-impl SalesFilterTarget for SalesQuery {
-    fn status(self, status: SaleStatus) -> Self {
-        SalesQuery::status(self, status)
-    }
-    fn payment_method(self, method: PaymentMethod) -> Self {
-        SalesQuery::payment_method(self, method)
-    }
-    fn product_id(self, id: String) -> Self {
-        SalesQuery::product_id(self, id)
-    }
-    fn affiliate_id(self, id: String) -> Self {
-        SalesQuery::affiliate_id(self, id)
-    }
-    fn full_details(self) -> Self {
-        SalesQuery::full_details(self, true)
-    }
-    fn updated_in(self, range: SalesRange) -> Self {
-        SalesQuery::updated_in(self, range)
-    }
-}
-
-impl SalesFilterTarget for builder::ListSales<'_> {
-    fn status(self, status: SaleStatus) -> Self {
-        builder::ListSales::status(self, status)
-    }
-    fn payment_method(self, method: PaymentMethod) -> Self {
-        builder::ListSales::payment_method(self, method)
-    }
-    fn product_id(self, id: String) -> Self {
-        builder::ListSales::product_id(self, id)
-    }
-    fn affiliate_id(self, id: String) -> Self {
-        builder::ListSales::affiliate_id(self, id)
-    }
-    fn full_details(self) -> Self {
-        self.view_full_sale_details(true)
-    }
-    fn updated_in(self, range: SalesRange) -> Self {
-        self.updated_at_start_date(timestamp(range.start()))
-            .updated_at_end_date(timestamp(range.end()))
-    }
+    Ok(query.full_details(filters.full_details))
 }
 
 pub async fn stats(client: &Client, args: StatsArgs) -> Outcome {
@@ -289,36 +223,15 @@ pub async fn affiliates(client: &Client, command: AffiliatesCommand) -> Outcome 
             search,
             paging,
         } => {
-            // One request builder, filters applied once, for one page or for every page.
-            let list = |page: u64, size: Option<u64>| {
-                let mut request = client.list_affiliates().page_number(page);
-                if let Some(size) = size {
-                    request = request.page_size(size);
-                }
-                if let Some(status) = &status {
-                    request = request.status(status.clone());
-                }
-                if let Some(id) = &product_id {
-                    request = request.product_id(id.clone());
-                }
-                if let Some(search) = &search {
-                    request = request.search(search.clone());
-                }
-                request
+            let filter = AffiliateFilter {
+                status,
+                product_id,
+                search,
             };
             if paging.single_page() {
-                let request = list(paging.page_number.unwrap_or(1), paging.page_size);
-                let page = request.send().await?;
-                return output::document(&page.into_inner());
+                return print_one_page!(filter.apply(client.list_affiliates()), paging);
             }
-            print_all_pages(|page| {
-                let request = list(page, Some(u64::from(CAPPED_PAGE_SIZE)));
-                async move {
-                    let page = request.send().await?.into_inner();
-                    Ok((page.data, count_of(&page.pagination)))
-                }
-            })
-            .await
+            print_stream(client.affiliates(filter)).await
         }
         AffiliatesCommand::Get { id } => {
             let affiliate = client.get_affiliate().id(id).send().await;
@@ -346,32 +259,11 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
             search,
             paging,
         } => {
-            let list = |page: u64, size: Option<u64>| {
-                let mut request = client.list_webhooks().page_number(page);
-                if let Some(size) = size {
-                    request = request.page_size(size);
-                }
-                if let Some(id) = &product_id {
-                    request = request.product_id(id.clone());
-                }
-                if let Some(search) = &search {
-                    request = request.search(search.clone());
-                }
-                request
-            };
+            let filter = WebhookFilter { product_id, search };
             if paging.single_page() {
-                let request = list(paging.page_number.unwrap_or(1), paging.page_size);
-                let page = request.send().await?;
-                return output::document(&page.into_inner());
+                return print_one_page!(filter.apply(client.list_webhooks()), paging);
             }
-            print_all_pages(|page| {
-                let request = list(page, Some(u64::from(CAPPED_PAGE_SIZE)));
-                async move {
-                    let page = request.send().await?.into_inner();
-                    Ok((page.data, count_of(&page.pagination)))
-                }
-            })
-            .await
+            print_stream(client.webhooks(filter)).await
         }
         WebhooksCommand::Get { id } => {
             let webhook = client.get_webhook().id(id).send().await;
@@ -437,94 +329,25 @@ pub async fn webhooks(client: &Client, command: WebhooksCommand) -> Outcome {
 
 pub async fn events(client: &Client, command: EventsCommand) -> Outcome {
     let EventsCommand::Participants(args) = command;
+    let at = |date: Option<DateArg>| date.map(|date| date.at);
+    let filter = ParticipantFilter {
+        checked_in: args.checked_in,
+        created_from: at(args.created_from),
+        created_to: at(args.created_to),
+        updated_from: at(args.updated_from),
+        updated_to: at(args.updated_to),
+        external_id: args.external_id,
+        batch_id: args.batch_id,
+        phone: args.phone,
+        cpf: args.cpf,
+        order_id: args.order_id,
+    };
     let paging = args.paging;
-    let bounds = ParticipantDates::of(&args);
     if paging.single_page() {
-        let mut request =
-            participants(client, &args, &bounds).page_number(paging.page_number.unwrap_or(1));
-        if let Some(size) = paging.page_size {
-            request = request.page_size(size);
-        }
-        let page = request.send().await?;
-        return output::document(&page.into_inner());
+        let request = client.list_event_participants().product_id(args.product_id);
+        return print_one_page!(filter.apply(request), paging);
     }
-    print_all_pages(|page| {
-        let request = participants(client, &args, &bounds)
-            .page_number(page)
-            .page_size(u64::from(CAPPED_PAGE_SIZE));
-        async move {
-            let page = request.send().await?.into_inner();
-            let count = count_of(&page.pagination);
-            let items = page.data.map(|data| data.participants).unwrap_or_default();
-            Ok((items, count))
-        }
-    })
-    .await
-}
-
-/// The date filters of `events participants`, as the API wants them.
-struct ParticipantDates {
-    created_from: Option<String>,
-    created_to: Option<String>,
-    updated_from: Option<String>,
-    updated_to: Option<String>,
-}
-
-impl ParticipantDates {
-    fn of(args: &ParticipantsArgs) -> Self {
-        let instant = |date: &Option<DateArg>| date.as_ref().map(|date| timestamp(date.at));
-        ParticipantDates {
-            created_from: instant(&args.created_from),
-            created_to: instant(&args.created_to),
-            updated_from: instant(&args.updated_from),
-            updated_to: instant(&args.updated_to),
-        }
-    }
-}
-
-fn participants<'a>(
-    client: &'a Client,
-    args: &ParticipantsArgs,
-    dates: &ParticipantDates,
-) -> kiwify::generated::builder::ListEventParticipants<'a> {
-    let mut request = client
-        .list_event_participants()
-        .product_id(args.product_id.clone());
-    if let Some(checked_in) = args.checked_in {
-        request = request.checked_in(checked_in);
-    }
-    if let Some(id) = &args.batch_id {
-        request = request.batch_id(id.clone());
-    }
-    if let Some(id) = &args.external_id {
-        request = request.external_id(id.clone());
-    }
-    if let Some(id) = &args.order_id {
-        request = request.order_id(id.clone());
-    }
-    if let Some(cpf) = &args.cpf {
-        request = request.cpf(cpf.clone());
-    }
-    if let Some(phone) = &args.phone {
-        request = request.phone(phone.clone());
-    }
-    if let Some(start) = &dates.created_from {
-        request = request.created_at_start_date(start.clone());
-    }
-    if let Some(end) = &dates.created_to {
-        request = request.created_at_end_date(end.clone());
-    }
-    if let Some(start) = &dates.updated_from {
-        request = request.updated_at_start_date(start.clone());
-    }
-    if let Some(end) = &dates.updated_to {
-        request = request.updated_at_end_date(end.clone());
-    }
-    request
-}
-
-fn count_of(pagination: &types::Pagination) -> u64 {
-    u64::try_from(pagination.count).unwrap_or(0)
+    print_stream(client.event_participants(&args.product_id, filter)).await
 }
 
 /// Prints every item of a library stream, one per line.
@@ -535,32 +358,6 @@ async fn print_stream<T: Serialize>(
     let mut lines = Lines::stdout();
     while let Some(item) = stream.next().await {
         lines.write(&item?)?;
-    }
-    lines.finish()
-}
-
-/// Reads pages 1, 2, … with `fetch` (items, and the `count` the API reports) and prints every
-/// item, one per line, until `count` items were read or a page comes back empty.
-async fn print_all_pages<T, F, Fut>(mut fetch: F) -> Outcome
-where
-    T: Serialize,
-    F: FnMut(u64) -> Fut,
-    Fut: Future<Output = kiwify::Result<(Vec<T>, u64)>>,
-{
-    let mut lines = Lines::stdout();
-    let mut read = 0u64;
-    for page in 1..=MAX_PAGES {
-        let (items, count) = fetch(page).await?;
-        if items.is_empty() {
-            break;
-        }
-        read += items.len() as u64;
-        for item in &items {
-            lines.write(item)?;
-        }
-        if read >= count {
-            break;
-        }
     }
     lines.finish()
 }
