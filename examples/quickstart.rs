@@ -126,7 +126,7 @@ async fn read_only_journey(
     println!("products   {}: {}", products.len(), names.join(", "));
 
     let range = SalesRange::new(until - Span::days(365), until)?;
-    let windows = range.windows(kiwify::paginate::MAX_SALES_WINDOW).len();
+    let windows = range.windows(kiwify::paginate::DEFAULT_SALES_WINDOW).len();
     let began = Instant::now();
     let mut sales = client.sales(SalesQuery::new(range));
     let mut by_status: BTreeMap<String, (usize, i64)> = BTreeMap::new();
@@ -151,7 +151,7 @@ async fn read_only_journey(
         }
     }
     println!(
-        "sales      {total} over 365 days ({windows} windows of at most 90 days) in {:.1} s",
+        "sales      {total} over 365 days ({windows} windows of at most 89 days) in {:.1} s",
         began.elapsed().as_secs_f64()
     );
     for (status, (count, cents)) in &by_status {

@@ -162,7 +162,7 @@ async fn export_over_several_windows_yields_every_sale_once() {
     let period = edge_period(&sandbox);
     assert!(period.ids.len() > 1000, "the sandbox seeds a year of sales");
     let range = SalesRange::parse(&period.from, &period.to).unwrap();
-    assert!(range.windows(kiwify::paginate::MAX_SALES_WINDOW).len() >= 4);
+    assert!(range.windows(kiwify::paginate::DEFAULT_SALES_WINDOW).len() >= 4);
 
     let output = kiwify(
         &sandbox,

@@ -257,7 +257,7 @@ pub enum SalesCommand {
     /// Every sale of a period of any length, as JSON Lines or CSV
     ///
     /// DATE is YYYY-MM-DD, a Brasília calendar day (--to included), or an RFC 3339 instant
-    /// (--to excluded). The period is read in windows of at most 90 days, each sale once. A
+    /// (--to excluded). The period is read in windows of at most 89 days, each sale once. A
     /// progress line is drawn on stderr when it is a terminal (sales written to the same
     /// terminal never break into it); nothing is written on stderr when it is not.
     Export(ExportArgs),

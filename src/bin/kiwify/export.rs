@@ -1,6 +1,6 @@
 //! `kiwify sales export`: every sale of a period, as JSON Lines or CSV.
 //!
-//! Sales come from `Client::sales`, which reads the period in windows of at most 90 days and
+//! Sales come from `Client::sales`, which reads the period in windows of at most 89 days and
 //! yields each sale once. They are written as they arrive, through a buffer. With `--out`, they
 //! go to `FILE.partial`, renamed to `FILE` once the last one is written: a file named `FILE`
 //! is always complete. On a failure the partial file is kept (when it holds any sale) and the
