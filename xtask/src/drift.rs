@@ -71,6 +71,26 @@ pub fn operations(old: &Value, new: &Value) -> Vec<String> {
     lines
 }
 
+/// The readable path of a JSON pointer into `document`, in the syntax of the drift report.
+pub fn readable(document: &Value, pointer: &str) -> String {
+    let mut path = String::new();
+    let mut node = Some(document);
+    for segment in pointer.split('/').skip(1) {
+        let key = crate::pointer::unescape(segment);
+        match node {
+            Some(Value::Array(items)) => {
+                path = format!("{path}[{key}]");
+                node = key.parse::<usize>().ok().and_then(|index| items.get(index));
+            }
+            other => {
+                path = join_key(&path, &key);
+                node = other.and_then(|value| value.get(&key));
+            }
+        }
+    }
+    path
+}
+
 fn walk(old: &Value, new: &Value, path: String, out: &mut Vec<Difference>) {
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
@@ -99,7 +119,8 @@ fn walk(old: &Value, new: &Value, path: String, out: &mut Vec<Difference>) {
     }
 }
 
-fn join_key(path: &str, key: &str) -> String {
+/// `path` extended by an object key: `paths["/sales"]`, `paths["/sales"].get`.
+pub fn join_key(path: &str, key: &str) -> String {
     let simple = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     match (path.is_empty(), simple) {
         (true, true) => key.to_owned(),

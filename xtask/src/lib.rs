@@ -2,11 +2,14 @@
 //! their logic is testable.
 //!
 //! - `regen` normalizes the vendor document with the corrections into `openapi/kiwify.yaml` and
-//!   refreshes the snapshots of the generated surface (`regen`, `normalize`, `overlay`, `drift`).
+//!   refreshes the snapshots of the generated surface (`regen`, `normalize`, `overlay`, `drift`,
+//!   `upstream`).
 //! - `fetch-spec` rebuilds the vendored document from the documentation site (`fetch_spec`).
 
 pub mod drift;
 pub mod fetch_spec;
 pub mod normalize;
 pub mod overlay;
+pub mod pointer;
 pub mod regen;
+pub mod upstream;

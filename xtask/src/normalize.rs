@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::overlay;
+use crate::{overlay, upstream};
 
 /// The header of the generated `openapi/kiwify.yaml`.
 pub const HEADER: &str = "\
@@ -27,15 +27,20 @@ pub fn parse_yaml(text: &str) -> Result<Value> {
     Ok(serde_norway::from_str(text)?)
 }
 
-/// Normalizes the vendor document with the corrections.
+/// Normalizes the vendor document with the corrections. The result ends with the fingerprint
+/// of the vendor fields the corrections hide (see [`upstream`]).
 pub fn normalize(vendor: &Value, corrections: &Value) -> Result<Value> {
     let mut document = vendor.clone();
     strip_recovery_markers(&mut document);
     let actions = overlay::parse(corrections).context("openapi/corrections.yaml")?;
-    overlay::apply(&mut document, &actions)?;
+    let edits = overlay::apply(&mut document, &actions)?;
 
     check_openapi_30(&document, "")?;
     validate(&document)?;
+    upstream::attach(
+        &mut document,
+        &upstream::fingerprint(vendor, &edits, &actions),
+    );
     Ok(document)
 }
 

@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use crate::pointer;
+
 /// One correction.
 #[derive(Debug, Clone)]
 pub struct Action {
@@ -66,9 +68,25 @@ pub fn parse(document: &Value) -> Result<Vec<Action>> {
         .collect()
 }
 
-/// Applies every action in order. Fails, naming every one of them, when targets select nothing.
-pub fn apply(document: &mut Value, actions: &[Action]) -> Result<()> {
+/// A node that an action replaced or deleted, as the document stood when the action ran.
+///
+/// Nodes the action only adds to (new keys, appended array items) are not edits: nothing of the
+/// vendor document is hidden there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Index of the action in the overlay.
+    pub action: usize,
+    /// JSON pointer of the node.
+    pub pointer: String,
+    /// Whether the node was an array item that was deleted, which shifts the items after it.
+    pub removed_item: bool,
+}
+
+/// Applies every action in order and returns what they replaced or deleted, in order. Fails,
+/// naming every one of them, when targets select nothing.
+pub fn apply(document: &mut Value, actions: &[Action]) -> Result<Vec<Edit>> {
     let mut stale = Vec::new();
+    let mut edits = Vec::new();
     for (index, action) in actions.iter().enumerate() {
         let path = JsonPath::parse(&action.target)
             .with_context(|| format!("action {index}: invalid JSONPath {}", action.target))?;
@@ -85,19 +103,31 @@ pub fn apply(document: &mut Value, actions: &[Action]) -> Result<()> {
             continue;
         }
 
+        let mut replaced = Vec::new();
         match &action.change {
             Change::Update(update) => {
                 for pointer in &pointers {
                     let node = document
                         .pointer_mut(pointer)
                         .expect("pointer from this query");
-                    update_node(node, update);
+                    update_node(node, update, pointer, &mut replaced);
                 }
+                edits.extend(replaced.into_iter().map(|pointer| Edit {
+                    action: index,
+                    pointer,
+                    removed_item: false,
+                }));
             }
             // Remove the deepest nodes first so that earlier pointers stay valid.
             Change::Remove => {
                 for pointer in pointers.iter().rev() {
-                    remove(document, pointer);
+                    if let Some(removed_item) = remove(document, pointer) {
+                        edits.push(Edit {
+                            action: index,
+                            pointer: pointer.clone(),
+                            removed_item,
+                        });
+                    }
                 }
             }
         }
@@ -110,53 +140,54 @@ pub fn apply(document: &mut Value, actions: &[Action]) -> Result<()> {
             stale.join("\n")
         );
     }
-    Ok(())
+    Ok(edits)
 }
 
-fn update_node(target: &mut Value, update: &Value) {
+/// Merges `update` into the node at `pointer`, pushing the pointer of every node it replaces.
+fn update_node(target: &mut Value, update: &Value, pointer: &str, replaced: &mut Vec<String>) {
     match (target, update) {
         (Value::Array(items), Value::Array(more)) => items.extend(more.iter().cloned()),
         (Value::Array(items), single) => items.push(single.clone()),
-        (target @ Value::Object(_), Value::Object(_)) => merge(target, update),
-        (target, update) => *target = update.clone(),
-    }
-}
-
-fn merge(target: &mut Value, update: &Value) {
-    match (target, update) {
         (Value::Object(target), Value::Object(update)) => {
             for (key, value) in update {
+                let child = pointer::join(pointer, key);
                 match target.get_mut(key) {
                     Some(existing) if existing.is_object() && value.is_object() => {
-                        merge(existing, value)
+                        update_node(existing, value, &child, replaced)
                     }
-                    _ => {
+                    Some(existing) => {
+                        replaced.push(child);
+                        *existing = value.clone();
+                    }
+                    None => {
                         target.insert(key.clone(), value.clone());
                     }
                 }
             }
         }
-        (target, update) => *target = update.clone(),
+        (target, update) => {
+            replaced.push(pointer.to_owned());
+            *target = update.clone();
+        }
     }
 }
 
-fn remove(document: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else {
-        return;
-    };
-    let key = last.replace("~1", "/").replace("~0", "~");
-    match document.pointer_mut(parent) {
-        Some(Value::Object(map)) => {
-            map.shift_remove(&key);
+/// Deletes the node at `pointer`; `Some(true)` when it was an array item, `None` when there was
+/// nothing to delete.
+fn remove(document: &mut Value, pointer: &str) -> Option<bool> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let key = pointer::unescape(last);
+    match document.pointer_mut(parent)? {
+        Value::Object(map) => map.shift_remove(&key).map(|_| false),
+        Value::Array(items) => {
+            let index = key
+                .parse::<usize>()
+                .ok()
+                .filter(|index| *index < items.len())?;
+            items.remove(index);
+            Some(true)
         }
-        Some(Value::Array(items)) => {
-            if let Ok(index) = key.parse::<usize>()
-                && index < items.len()
-            {
-                items.remove(index);
-            }
-        }
-        _ => {}
+        _ => None,
     }
 }
 
@@ -177,6 +208,30 @@ mod tests {
         );
         apply(&mut doc, &list).unwrap();
         assert_eq!(doc, json!({"a": {"b": 5, "c": {"d": 2, "e": 3}}}));
+    }
+
+    #[test]
+    fn edits_name_replaced_and_removed_nodes_but_not_additions() {
+        let mut doc = json!({"a": {"b": 1, "c": {"d": 2}, "l": [1]}, "r": [0, 1]});
+        let list = actions(json!([
+            {"target": "$.a", "description": "x", "update": {"b": 5, "c": {"d": 3, "e": 4}, "l": [2]}},
+            {"target": "$.r[0]", "description": "y", "remove": true},
+        ]));
+        let edits = apply(&mut doc, &list).unwrap();
+        let edit = |action, pointer: &str, removed_item| Edit {
+            action,
+            pointer: pointer.to_owned(),
+            removed_item,
+        };
+        assert_eq!(
+            edits,
+            [
+                edit(0, "/a/b", false),
+                edit(0, "/a/c/d", false),
+                edit(0, "/a/l", false),
+                edit(1, "/r/0", true),
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use xtask::{drift, normalize};
+use xtask::{drift, normalize, overlay, regen, upstream};
 
 fn openapi(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -83,17 +83,13 @@ fn a_vendor_document_that_is_not_openapi_fails_with_its_path() {
     assert!(error.contains("description"), "{error}");
 }
 
-/// The command itself, as CI runs it: a vendor document with one field changed and no regen
-/// makes `cargo xtask regen --check` fail, name the field, and write nothing.
-#[test]
-fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
-    let mut changed = vendor();
-    changed["paths"]["/events/{product_id}/participants"]["get"]["parameters"][1]["schema"]["type"] =
-        Value::from("string");
-    let dir = std::env::temp_dir().join(format!("kiwify-regen-check-{}", std::process::id()));
+/// Runs `cargo xtask regen --check --upstream` on `vendor` written to a temporary file; returns
+/// whether it passed and its stderr, after checking that it wrote nothing.
+fn regen_check_with(vendor: &Value, label: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("kiwify-regen-{label}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let upstream = dir.join("kiwify-docs.yaml");
-    std::fs::write(&upstream, serde_norway::to_string(&changed).unwrap()).unwrap();
+    std::fs::write(&upstream, serde_norway::to_string(vendor).unwrap()).unwrap();
     let normalized_before = std::fs::read(openapi("kiwify.yaml")).unwrap();
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -103,8 +99,25 @@ fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
         .unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "regen --check passed: {stderr}");
+    assert_eq!(
+        std::fs::read(openapi("kiwify.yaml")).unwrap(),
+        normalized_before,
+        "regen --check wrote openapi/kiwify.yaml"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stderr)
+}
+
+/// The command itself, as CI runs it: a vendor document with one field changed and no regen
+/// makes `cargo xtask regen --check` fail, name the field, and write nothing.
+#[test]
+fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
+    let mut changed = vendor();
+    changed["paths"]["/events/{product_id}/participants"]["get"]["parameters"][1]["schema"]["type"] =
+        Value::from("string");
+    let (passed, stderr) = regen_check_with(&changed, "visible");
+
+    assert!(!passed, "regen --check passed: {stderr}");
     assert!(stderr.contains("openapi/kiwify.yaml is stale"), "{stderr}");
     assert!(
         stderr.contains(
@@ -112,8 +125,60 @@ fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
         ),
         "{stderr}"
     );
+}
+
+/// A change inside a schema that a correction removes and replaces never reaches the normalized
+/// document; the fingerprint still makes the check fail, naming the field and the correction.
+#[test]
+fn regen_check_names_a_changed_field_inside_a_replaced_schema() {
+    let mut changed = vendor();
+    changed["components"]["schemas"]["Product"]["properties"]["price"]["type"] =
+        Value::from("string");
+    let normalized = normalize::normalize(&changed, &corrections()).unwrap();
+    let committed = normalize::read_yaml(&openapi("kiwify.yaml")).unwrap();
     assert_eq!(
-        std::fs::read(openapi("kiwify.yaml")).unwrap(),
-        normalized_before
+        upstream::detach(&normalized),
+        upstream::detach(&committed),
+        "the generator must not see this change: it is hidden by a correction"
     );
+
+    let (passed, stderr) = regen_check_with(&changed, "hidden");
+
+    assert!(!passed, "regen --check passed: {stderr}");
+    assert!(
+        stderr.contains(
+            "upstream changed under correction $.components.schemas.Product (Nested arrays are \
+             untyped and store_id, shipping_options, links are missing (facts §8.9).): review it\n    \
+             ~ components.schemas.Product.properties.price\n"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Every kind of hidden vendor change is named: a field overwritten by a merge, one added
+/// where a correction overwrites, an error response removed by a wildcard, a marker.
+#[test]
+fn hidden_vendor_changes_of_every_kind_are_named() {
+    let actions = overlay::parse(&corrections()).unwrap();
+    let before = normalize::normalize(&vendor(), &corrections()).unwrap();
+    let mut changed = vendor();
+    let sales = &mut changed["paths"]["/sales"]["get"];
+    sales["tags"] = serde_json::json!(["Sales"]);
+    sales["operationId"] = Value::from("getSales");
+    sales["x-kiwify-recovery"]["source"] = Value::from("verbatim");
+    let stats = &mut changed["paths"]["/stats"]["get"]["responses"]["400"];
+    stats["description"] = Value::from("Auth error");
+    let after = normalize::normalize(&changed, &corrections()).unwrap();
+
+    let report = regen::drift_report(&before, &after, &actions).unwrap();
+    for line in [
+        r#"~ paths["/sales"].get.tags"#,
+        r#"+ paths["/sales"].get.operationId"#,
+        r#"~ paths["/sales"].get["x-kiwify-recovery"]"#,
+        r#"~ paths["/stats"].get.responses.400.description"#,
+        "upstream changed under correction $.paths.*.*.responses['400'] (Errors are typed once",
+    ] {
+        assert!(report.contains(line), "{line} missing from:\n{report}");
+    }
+    assert!(!report.contains("x-kiwify-upstream"), "{report}");
 }
