@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::pointer::escape;
 use crate::{overlay, upstream};
 
 /// The header of the generated `openapi/kiwify.yaml`.
@@ -119,7 +120,186 @@ fn validate(document: &Value) -> Result<()> {
             }
         }
     }
-    check_refs(document, document, "")
+    check_refs(document, document, "")?;
+    check_generator_limits(document)
+}
+
+/// Fails on what progenitor 0.15 accepts as OpenAPI but panics on (`panic!`, `todo!`,
+/// `assert!` in progenitor-impl), naming the JSON pointer of every such node: in `build.rs`
+/// that would be a panic in the user's build instead of a message.
+fn check_generator_limits(document: &Value) -> Result<()> {
+    let mut problems = Vec::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        let item_pointer = format!("/paths/{}", escape(path));
+        if item.get("$ref").is_some() {
+            problems.push(format!("{item_pointer}: a path item $ref is not supported"));
+            continue;
+        }
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if is_method(method) {
+                operation_limits(
+                    document,
+                    operation,
+                    &format!("{item_pointer}/{method}"),
+                    &mut problems,
+                );
+            }
+        }
+    }
+    schema_limits(document, "", &mut problems);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "progenitor cannot generate a client from this document:\n  {}",
+        problems.join("\n  ")
+    )
+}
+
+fn operation_limits(
+    document: &Value,
+    operation: &Value,
+    pointer: &str,
+    problems: &mut Vec<String>,
+) {
+    let resolve = |node: &'_ Value| -> Value {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .strip_prefix('#')
+                .and_then(|target| document.pointer(target))
+                .cloned()
+                .unwrap_or(Value::Null),
+            None => node.clone(),
+        }
+    };
+
+    for (index, parameter) in operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let parameter = resolve(parameter);
+        if parameter["in"] == "path" && parameter["required"] != true {
+            problems.push(format!(
+                "{pointer}/parameters/{index}: path parameter `{}` must be `required: true`",
+                parameter["name"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+
+    let body = resolve(&operation["requestBody"]);
+    if let Some(content) = body["content"].as_object() {
+        if content.len() > 1 {
+            problems.push(format!(
+                "{pointer}/requestBody/content: {} media types; progenitor takes one",
+                content.len()
+            ));
+        }
+        for (media, entry) in content {
+            if entry["encoding"]
+                .as_object()
+                .is_some_and(|encoding| !encoding.is_empty())
+            {
+                problems.push(format!(
+                    "{pointer}/requestBody/content/{}/encoding is not supported",
+                    escape(media)
+                ));
+            }
+        }
+    }
+
+    // Per class of status, progenitor makes one Rust type: every response must have the same body.
+    let mut success: Vec<(String, Value)> = Vec::new();
+    let mut error: Vec<(String, Value)> = Vec::new();
+    for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+        let here = format!("{pointer}/responses/{}", escape(status));
+        if status == "default" {
+            problems.push(format!(
+                "{here}: a `default` response is not supported (progenitor panics on one beside \
+                 a typed 2xx); type errors under 4XX/5XX instead"
+            ));
+            continue;
+        }
+        let response = resolve(response);
+        let json = response["content"].as_object().and_then(|content| {
+            content.iter().find(|(media, _)| {
+                media.as_str() == "application/json" || media.starts_with("application/json;")
+            })
+        });
+        let body = match json {
+            Some((media, entry)) => {
+                if entry["encoding"]
+                    .as_object()
+                    .is_some_and(|encoding| !encoding.is_empty())
+                {
+                    problems.push(format!(
+                        "{here}/content/{}/encoding is not supported",
+                        escape(media)
+                    ));
+                }
+                match entry.get("schema") {
+                    Some(schema) => schema.clone(),
+                    None => {
+                        problems.push(format!(
+                            "{here}/content/{}: a JSON response needs a schema",
+                            escape(media)
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None if response["content"]
+                .as_object()
+                .is_some_and(|content| !content.is_empty()) =>
+            {
+                Value::from("raw body")
+            }
+            None => Value::from("no body"),
+        };
+        let class = status.chars().next();
+        match class {
+            Some('2') => success.push((here, body)),
+            Some('4' | '5') => error.push((here, body)),
+            _ => {}
+        }
+    }
+    for (responses, what) in [(&success, "success"), (&error, "error")] {
+        if let Some((first, body)) = responses.first()
+            && let Some((other, _)) = responses.iter().find(|(_, other)| other != body)
+        {
+            problems.push(format!(
+                "{other}: its body differs from {first}; progenitor needs one {what} type per operation"
+            ));
+        }
+    }
+}
+
+/// `exclusiveMinimum`/`exclusiveMaximum: true` without the bound is a `todo!` in progenitor.
+fn schema_limits(value: &Value, pointer: &str, problems: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (flag, bound) in [
+                ("exclusiveMinimum", "minimum"),
+                ("exclusiveMaximum", "maximum"),
+            ] {
+                if map.get(flag) == Some(&Value::Bool(true)) && !map.contains_key(bound) {
+                    problems.push(format!("{pointer}/{flag}: true without `{bound}`"));
+                }
+            }
+            for (key, child) in map {
+                if key != "example" && key != "examples" {
+                    schema_limits(child, &format!("{pointer}/{}", escape(key)), problems);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                schema_limits(child, &format!("{pointer}/{index}"), problems);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Finds which operation or component makes the document invalid, and where inside it: the
@@ -138,7 +318,6 @@ fn locate_invalid(document: &Value) -> Option<anyhow::Error> {
             error.inner()
         ))
     }
-    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
 
     for (path, item) in document["paths"].as_object()? {
         for (method, operation) in item.as_object().into_iter().flatten() {
@@ -213,6 +392,59 @@ mod tests {
         let value = json!({"components": {"schemas": {"A": {"type": ["string", "null"]}}}});
         let error = check_openapi_30(&value, "").unwrap_err().to_string();
         assert!(error.contains("/components/schemas/A/type"), "{error}");
+    }
+
+    fn minimal(operation: Value) -> Value {
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/a/{id}": {"get": operation}},
+        })
+    }
+
+    #[test]
+    fn a_default_response_is_refused_with_its_pointer() {
+        let document = minimal(json!({
+            "operationId": "a",
+            "responses": {
+                "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "string"}}}},
+                "default": {"description": "error"},
+            },
+        }));
+        let error = validate(&document).unwrap_err().to_string();
+        assert!(
+            error.contains("/paths/~1a~1{id}/get/responses/default: a `default` response"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn what_progenitor_panics_on_is_refused_with_pointers() {
+        let json = |schema: Value| json!({"application/json": {"schema": schema}});
+        let document = minimal(json!({
+            "operationId": "a",
+            "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+            "requestBody": {"content": {"application/json": {"schema": {}}, "text/plain": {"schema": {}}}},
+            "responses": {
+                "200": {"description": "ok", "content": json(json!({"type": "string"}))},
+                "201": {"description": "ok", "content": json(json!({"type": "integer", "exclusiveMinimum": true}))},
+                "4XX": {"description": "e", "content": json(json!({"type": "string"}))},
+                "404": {"description": "e"},
+            },
+        }));
+        let error = validate(&document).unwrap_err().to_string();
+        for expected in [
+            "/paths/~1a~1{id}/get/parameters/0: path parameter `id` must be `required: true`",
+            "/paths/~1a~1{id}/get/requestBody/content: 2 media types",
+            "/paths/~1a~1{id}/get/responses/201: its body differs from /paths/~1a~1{id}/get/responses/200; progenitor needs one success type",
+            "/paths/~1a~1{id}/get/responses/404: its body differs from /paths/~1a~1{id}/get/responses/4XX; progenitor needs one error type",
+            "/paths/~1a~1{id}/get/responses/201/content/application~1json/schema/exclusiveMinimum: true without `minimum`",
+        ] {
+            assert!(
+                error.contains(expected),
+                "{expected} missing from:\n{error}"
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,21 @@ fn a_vendor_document_that_is_not_openapi_fails_with_its_path() {
     assert!(error.contains("description"), "{error}");
 }
 
+#[test]
+fn a_default_response_progenitor_would_panic_on_fails_with_its_pointer() {
+    let mut upstream = vendor();
+    upstream["paths"]["/sales"]["get"]["responses"]["default"] =
+        serde_json::json!({"description": "Unexpected error"});
+    let error = format!(
+        "{:#}",
+        normalize::normalize(&upstream, &corrections()).unwrap_err()
+    );
+    assert!(
+        error.contains("/paths/~1sales/get/responses/default: a `default` response"),
+        "{error}"
+    );
+}
+
 /// Runs `cargo xtask regen --check --upstream` on `vendor` written to a temporary file; returns
 /// whether it passed and its stderr, after checking that it wrote nothing.
 fn regen_check_with(vendor: &Value, label: &str) -> (bool, String) {
