@@ -299,7 +299,7 @@ fn fields_in(node: &Value, path: String, out: &mut Vec<(String, String)>) {
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
-                fields_in(child, format!("{path}[{index}]"), out);
+                fields_in(child, drift::join_item(&path, items, index), out);
             }
         }
         _ => unreachable!("scalars are fields"),
@@ -335,7 +335,7 @@ fn markers_in(node: &Value, path: String, out: &mut Vec<(String, String)>) {
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
-                markers_in(child, format!("{path}[{index}]"), out);
+                markers_in(child, drift::join_item(&path, items, index), out);
             }
         }
         _ => {}

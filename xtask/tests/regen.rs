@@ -47,12 +47,43 @@ fn a_changed_vendor_field_is_named_in_the_drift() {
     assert_eq!(
         lines,
         [
-            r#"~ paths["/events/{product_id}/participants"].get.parameters[1].schema.type: "boolean" -> "string""#
+            r#"~ paths["/events/{product_id}/participants"].get.parameters[name=checked_in,in=query].schema.type: "boolean" -> "string""#
         ]
     );
     assert_eq!(
         drift::operations(&before, &after),
         ["operation changed: GET /events/{product_id}/participants"]
+    );
+}
+
+#[test]
+fn parameters_added_or_removed_upstream_are_named() {
+    let before = normalize::normalize(&vendor(), &corrections()).unwrap();
+    let mut changed = vendor();
+    let products = changed["paths"]["/products"]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap();
+    products.insert(
+        0,
+        serde_json::json!({"name": "search", "in": "query", "schema": {"type": "string"}}),
+    );
+    let events = changed["paths"]["/events/{product_id}/participants"]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap();
+    let removed = events.remove(1);
+    assert_eq!(removed["name"], "checked_in");
+    let after = normalize::normalize(&changed, &corrections()).unwrap();
+
+    let lines: Vec<String> = drift::diff(&upstream::detach(&before), &upstream::detach(&after))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"+ paths["/products"].get.parameters[name=search,in=query]"#,
+            r#"- paths["/events/{product_id}/participants"].get.parameters[name=checked_in,in=query]"#,
+        ]
     );
 }
 
@@ -136,7 +167,7 @@ fn regen_check_fails_on_an_unregenerated_vendor_change_and_names_the_field() {
     assert!(stderr.contains("openapi/kiwify.yaml is stale"), "{stderr}");
     assert!(
         stderr.contains(
-            r#"paths["/events/{product_id}/participants"].get.parameters[1].schema.type: "boolean" -> "string""#
+            r#"paths["/events/{product_id}/participants"].get.parameters[name=checked_in,in=query].schema.type: "boolean" -> "string""#
         ),
         "{stderr}"
     );
