@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::pointer::escape;
+use crate::pointer::{escape, join};
 use crate::{overlay, upstream};
 
 /// The header of the generated `openapi/kiwify.yaml`.
@@ -302,12 +302,15 @@ fn schema_limits(value: &Value, pointer: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// Finds which operation or component makes the document invalid, and where inside it: the
-/// whole-document error of openapiv3 loses the path below `paths`.
+/// Finds which part of the document makes it invalid, and where inside it: the whole-document
+/// error of openapiv3 loses the path. Each top-level key, path item, operation and component
+/// is checked on its own; the first invalid one is named by its JSON pointer.
 fn locate_invalid(document: &Value) -> Option<anyhow::Error> {
+    use openapiv3::{ReferenceOr, *};
+
     fn check<T: serde::de::DeserializeOwned>(
         value: &Value,
-        pointer: String,
+        pointer: &str,
     ) -> Option<anyhow::Error> {
         let text = serde_json::to_string(value).ok()?;
         let mut deserializer = serde_json::Deserializer::from_str(&text);
@@ -318,25 +321,72 @@ fn locate_invalid(document: &Value) -> Option<anyhow::Error> {
             error.inner()
         ))
     }
+    let root = document.as_object()?;
 
-    for (path, item) in document["paths"].as_object()? {
-        for (method, operation) in item.as_object().into_iter().flatten() {
-            if is_method(method) {
-                let pointer = format!("/paths/{}/{method}", escape(path));
-                if let Some(error) = check::<openapiv3::Operation>(operation, pointer) {
-                    return Some(error);
-                }
-            }
+    for (key, value) in root {
+        let pointer = join("", key);
+        let error = match key.as_str() {
+            "openapi" => check::<String>(value, &pointer),
+            "info" => check::<Info>(value, &pointer),
+            "servers" => check::<Vec<Server>>(value, &pointer),
+            "security" => check::<Vec<SecurityRequirement>>(value, &pointer),
+            "tags" => check::<Vec<Tag>>(value, &pointer),
+            "externalDocs" => check::<ExternalDocumentation>(value, &pointer),
+            _ => None,
+        };
+        if error.is_some() {
+            return error;
         }
     }
-    for (name, schema) in document["components"]["schemas"]
-        .as_object()
+
+    for (path, item) in root
+        .get("paths")
+        .and_then(Value::as_object)
         .into_iter()
         .flatten()
     {
-        let pointer = format!("/components/schemas/{}", escape(name));
-        if let Some(error) = check::<openapiv3::Schema>(schema, pointer) {
+        let item_pointer = join("/paths", path);
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if is_method(method) {
+                let error = check::<Operation>(operation, &join(&item_pointer, method));
+                if error.is_some() {
+                    return error;
+                }
+            }
+        }
+        // What is left of the path item: its parameters, servers and summary.
+        let mut rest = item.clone();
+        if let Some(rest) = rest.as_object_mut() {
+            rest.retain(|key, _| !is_method(key));
+        }
+        if let Some(error) = check::<ReferenceOr<PathItem>>(&rest, &item_pointer) {
             return Some(error);
+        }
+    }
+
+    let components = root.get("components").and_then(Value::as_object);
+    for (section, entries) in components.into_iter().flatten() {
+        let section_pointer = join("/components", section);
+        let Some(entries) = entries.as_object() else {
+            continue;
+        };
+        for (name, value) in entries {
+            let pointer = join(&section_pointer, name);
+            let error = match section.as_str() {
+                "schemas" => check::<ReferenceOr<Schema>>(value, &pointer),
+                "responses" => check::<ReferenceOr<Response>>(value, &pointer),
+                "parameters" => check::<ReferenceOr<Parameter>>(value, &pointer),
+                "examples" => check::<ReferenceOr<Example>>(value, &pointer),
+                "requestBodies" => check::<ReferenceOr<RequestBody>>(value, &pointer),
+                "headers" => check::<ReferenceOr<Header>>(value, &pointer),
+                "securitySchemes" => check::<ReferenceOr<SecurityScheme>>(value, &pointer),
+                "links" => check::<ReferenceOr<Link>>(value, &pointer),
+                "callbacks" => check::<ReferenceOr<Callback>>(value, &pointer),
+                _ => None,
+            };
+            if error.is_some() {
+                return error;
+            }
         }
     }
     None
@@ -362,7 +412,7 @@ fn check_refs(root: &Value, value: &Value, pointer: &str) -> Result<()> {
                 }
             }
             for (key, child) in map {
-                check_refs(root, child, &format!("{pointer}/{key}"))?;
+                check_refs(root, child, &join(pointer, key))?;
             }
         }
         Value::Array(items) => {
@@ -445,6 +495,81 @@ mod tests {
                 "{expected} missing from:\n{error}"
             );
         }
+    }
+
+    fn invalid_at(document: Value) -> String {
+        format!("{:#}", validate(&document).unwrap_err())
+    }
+
+    #[test]
+    fn invalid_nodes_outside_operations_and_schemas_are_located() {
+        let base = minimal(json!({"operationId": "a", "responses": {}}));
+        let with = |pointer: &str, value: Value| {
+            let mut document = base.clone();
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            document
+                .pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert(key.to_owned(), value);
+            document
+        };
+        let components = |section: &str, value: Value| {
+            let mut document = base.clone();
+            document["components"] = json!({section: {"Thing": value}});
+            document
+        };
+        for (document, pointer) in [
+            (with("/info", json!({"title": "t"})), "/info ("),
+            (
+                with("/servers", json!([{"description": "no url"}])),
+                "/servers (",
+            ),
+            (
+                with("/tags", json!([{"description": "no name"}])),
+                "/tags (",
+            ),
+            (
+                with("/paths/~1a~1{id}/parameters", json!([{"name": "id"}])),
+                "/paths/~1a~1{id} (",
+            ),
+            (
+                components("parameters", json!({"name": "x", "in": "nowhere"})),
+                "/components/parameters/Thing (",
+            ),
+            (
+                components("responses", json!({"content": {}})),
+                "/components/responses/Thing (",
+            ),
+            (
+                components("securitySchemes", json!({"type": "apiKey", "name": "x"})),
+                "/components/securitySchemes/Thing (",
+            ),
+            (
+                components("requestBodies", json!({"content": 1})),
+                "/components/requestBodies/Thing (",
+            ),
+        ] {
+            let error = invalid_at(document);
+            assert!(
+                error.contains(&format!("not a valid OpenAPI 3.0 document at {pointer}")),
+                "{pointer}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn dangling_refs_are_named_by_an_escaped_pointer() {
+        let mut document = minimal(json!({"operationId": "a", "responses": {}}));
+        document["paths"]["/x~y"] = json!({"get": {"operationId": "b", "responses": {
+            "200": {"$ref": "#/components/responses/Gone"},
+        }}});
+        let error = invalid_at(document);
+        assert!(
+            error.contains("at /paths/~1x~0y/get/responses/200 does not resolve"),
+            "{error}"
+        );
     }
 
     #[test]
