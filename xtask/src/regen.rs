@@ -108,7 +108,8 @@ pub fn drift_report(
         actions,
     ));
     Ok(if lines.is_empty() {
-        "no drift: the normalized document is unchanged".to_owned()
+        "no drift: the content is unchanged (a stale file differs only in layout or header)"
+            .to_owned()
     } else {
         format!(
             "drift against the previous openapi/kiwify.yaml:\n  {}",

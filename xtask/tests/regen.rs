@@ -25,10 +25,13 @@ fn the_committed_normalized_document_is_what_regen_produces() {
     let normalized = normalize::normalize(&vendor(), &corrections()).unwrap();
     let rendered = normalize::render(&normalized).unwrap();
     let committed = std::fs::read_to_string(openapi("kiwify.yaml")).unwrap();
-    assert!(
-        rendered == committed,
-        "openapi/kiwify.yaml is stale: run `cargo xtask regen`"
-    );
+    if rendered != committed {
+        let previous = normalize::parse_yaml(&committed).unwrap_or(Value::Null);
+        let actions = overlay::parse(&corrections()).unwrap();
+        let report = regen::drift_report(&previous, &normalized, &actions)
+            .unwrap_or_else(|error| format!("(no drift report: {error:#})"));
+        panic!("openapi/kiwify.yaml is stale; run `cargo xtask regen`.\n{report}");
+    }
     assert!(committed.starts_with("# GENERATED FILE, DO NOT EDIT."));
 }
 
