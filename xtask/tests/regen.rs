@@ -35,6 +35,34 @@ fn the_committed_normalized_document_is_what_regen_produces() {
     assert!(committed.starts_with("# GENERATED FILE, DO NOT EDIT."));
 }
 
+/// Facts §1 and §8.19: every resource operation needs the bearer token and the account header;
+/// the token operation needs neither.
+#[test]
+fn every_resource_operation_requires_the_token_and_the_account_header() {
+    let normalized = normalize::normalize(&vendor(), &corrections()).unwrap();
+    let mut resource_operations = 0;
+    for (path, item) in normalized["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let security = &operation["security"];
+            if operation["operationId"] == "oauth_token" {
+                assert_eq!(security, &serde_json::json!([]), "{method} {path}");
+                continue;
+            }
+            resource_operations += 1;
+            let requirements = security.as_array().map(Vec::as_slice).unwrap_or_default();
+            assert!(
+                !requirements.is_empty()
+                    && requirements.iter().all(|requirement| {
+                        requirement.get("AccountIdHeader").is_some()
+                            && requirement.get("OAuth2").is_some()
+                    }),
+                "{method} {path}: security {security}"
+            );
+        }
+    }
+    assert_eq!(resource_operations, 21);
+}
+
 #[test]
 fn a_changed_vendor_field_is_named_in_the_drift() {
     let before = normalize::normalize(&vendor(), &corrections()).unwrap();
