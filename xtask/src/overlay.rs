@@ -107,9 +107,15 @@ pub fn apply(document: &mut Value, actions: &[Action]) -> Result<Vec<Edit>> {
         match &action.change {
             Change::Update(update) => {
                 for pointer in &pointers {
-                    let node = document
-                        .pointer_mut(pointer)
-                        .expect("pointer from this query");
+                    // The query ran before the update; an update of an earlier match can replace
+                    // an ancestor of a later one.
+                    let node = document.pointer_mut(pointer).with_context(|| {
+                        format!(
+                            "action {index} ({}): its update replaced an ancestor of another \
+                             match, {pointer}, which no longer exists; narrow the target",
+                            action.target
+                        )
+                    })?;
                     update_node(node, update, pointer, &mut replaced);
                 }
                 edits.extend(replaced.into_iter().map(|pointer| Edit {
@@ -231,6 +237,19 @@ mod tests {
                 edit(0, "/a/l", false),
                 edit(1, "/r/0", true),
             ]
+        );
+    }
+
+    #[test]
+    fn an_update_that_replaces_an_ancestor_of_a_later_match_fails_naming_the_action() {
+        let mut doc = json!({"a": {"kind": 1, "inner": {"deep": {"kind": 2}}}});
+        let list = actions(json!([
+            {"target": "$..[?@.kind]", "description": "x", "update": {"inner": "gone"}},
+        ]));
+        let error = apply(&mut doc, &list).unwrap_err().to_string();
+        assert!(
+            error.contains("action 0 ($..[?@.kind]): its update replaced an ancestor of another match, /a/inner/deep,"),
+            "{error}"
         );
     }
 
