@@ -3,6 +3,11 @@
 //! Supported: `target` as an RFC 9535 JSONPath, `update` (objects merge recursively, arrays and
 //! scalars inside an object are replaced, a selected array is appended to) and `remove: true`.
 //! A target that selects nothing is an error, so a correction that went stale upstream is seen.
+//!
+//! A target with a wildcard, a filter or a descendant segment (`*`, `[?…]`, `..`) can go
+//! partly stale: a filter that matched 5 operations may match 4 after an upstream change. Such
+//! an action must declare how many nodes it selects with the extension `x-expect: N`, and any
+//! other count is an error.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -19,6 +24,9 @@ pub struct Action {
     pub description: String,
     /// The change.
     pub change: Change,
+    /// How many nodes the target must select (`x-expect`); required for wildcard and filter
+    /// targets.
+    pub expect: Option<usize>,
 }
 
 /// What an action does to its targets.
@@ -59,13 +67,51 @@ pub fn parse(document: &Value) -> Result<Vec<Action>> {
                     "action {index} ({target}) needs exactly one of `update` or `remove: true`"
                 ),
             };
+            let expect = match action.get("x-expect") {
+                None => None,
+                Some(count) => Some(
+                    count
+                        .as_u64()
+                        .and_then(|count| usize::try_from(count).ok())
+                        .with_context(|| {
+                            format!(
+                                "action {index} ({target}): x-expect must be a count, not {count}"
+                            )
+                        })?,
+                ),
+            };
+            if expect.is_none() && selects_many(&target) {
+                bail!(
+                    "action {index} ({target}) selects by wildcard or filter; declare how many \
+                     nodes it must match with `x-expect: N`"
+                );
+            }
             Ok(Action {
                 target,
                 description,
                 change,
+                expect,
             })
         })
         .collect()
+}
+
+/// Whether a JSONPath has a wildcard, filter or descendant segment outside its quoted names.
+fn selects_many(target: &str) -> bool {
+    let mut quote = None;
+    let mut previous = ' ';
+    for character in target.chars() {
+        match (quote, character) {
+            (Some(open), _) if character == open && previous != '\\' => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(character),
+            (None, '*' | '?') => return true,
+            (None, '.') if previous == '.' => return true,
+            (None, _) => {}
+        }
+        previous = character;
+    }
+    false
 }
 
 /// A node that an action replaced or deleted, as the document stood when the action ran.
@@ -99,6 +145,17 @@ pub fn apply(document: &mut Value, actions: &[Action]) -> Result<Vec<Edit>> {
             stale.push(format!(
                 "  correction {index}: {} ({})",
                 action.target, action.description
+            ));
+            continue;
+        }
+        if let Some(expected) = action.expect
+            && expected != pointers.len()
+        {
+            stale.push(format!(
+                "  correction {index}: {} matches {} node(s), x-expect says {expected} ({})",
+                action.target,
+                pointers.len(),
+                action.description
             ));
             continue;
         }
@@ -140,8 +197,8 @@ pub fn apply(document: &mut Value, actions: &[Action]) -> Result<Vec<Edit>> {
     }
     if !stale.is_empty() {
         bail!(
-            "{} correction(s) target nothing in the vendor document; review them in \
-             openapi/corrections.yaml:\n{}",
+            "{} correction(s) target nothing, or not what they expect, in the vendor \
+             document; review them in openapi/corrections.yaml:\n{}",
             stale.len(),
             stale.join("\n")
         );
@@ -244,7 +301,7 @@ mod tests {
     fn an_update_that_replaces_an_ancestor_of_a_later_match_fails_naming_the_action() {
         let mut doc = json!({"a": {"kind": 1, "inner": {"deep": {"kind": 2}}}});
         let list = actions(json!([
-            {"target": "$..[?@.kind]", "description": "x", "update": {"inner": "gone"}},
+            {"target": "$..[?@.kind]", "description": "x", "update": {"inner": "gone"}, "x-expect": 2},
         ]));
         let error = apply(&mut doc, &list).unwrap_err().to_string();
         assert!(
@@ -256,8 +313,9 @@ mod tests {
     #[test]
     fn remove_deletes_every_match() {
         let mut doc = json!({"p": {"x": {"r": {"400": 1, "200": 2}}, "y": {"r": {"400": 3}}}});
-        let list =
-            actions(json!([{"target": "$.p.*.r['400']", "description": "x", "remove": true}]));
+        let list = actions(
+            json!([{"target": "$.p.*.r['400']", "description": "x", "remove": true, "x-expect": 2}]),
+        );
         apply(&mut doc, &list).unwrap();
         assert_eq!(doc, json!({"p": {"x": {"r": {"200": 2}}, "y": {"r": {}}}}));
     }
@@ -268,6 +326,36 @@ mod tests {
         let list = actions(json!([{"target": "$.missing", "description": "gone", "update": {}}]));
         let error = apply(&mut doc, &list).unwrap_err().to_string();
         assert!(error.contains("$.missing"), "{error}");
+    }
+
+    #[test]
+    fn a_target_that_matches_another_count_than_expected_is_named() {
+        let mut doc = json!({"p": {"x": {"r": 1}, "y": {"r": 2}, "z": {}}});
+        let list = actions(
+            json!([{"target": "$.p.*.r", "description": "why", "remove": true, "x-expect": 3}]),
+        );
+        let error = apply(&mut doc, &list).unwrap_err().to_string();
+        assert!(
+            error.contains("correction 0: $.p.*.r matches 2 node(s), x-expect says 3 (why)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn wildcard_and_filter_targets_must_declare_a_count() {
+        for target in ["$.p.*", "$.p[?@.a]", "$..a", "$.p[*]"] {
+            let doc = json!({"overlay": "1.0.0", "actions": [
+                {"target": target, "description": "x", "remove": true},
+            ]});
+            let error = parse(&doc).unwrap_err().to_string();
+            assert!(error.contains("x-expect"), "{target}: {error}");
+        }
+        for target in ["$.paths['/a*b?'].get", "$.a.b", "$['..']"] {
+            let doc = json!({"overlay": "1.0.0", "actions": [
+                {"target": target, "description": "x", "remove": true},
+            ]});
+            assert!(parse(&doc).is_ok(), "{target}");
+        }
     }
 
     #[test]

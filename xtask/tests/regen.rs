@@ -132,6 +132,25 @@ fn a_correction_whose_target_vanished_upstream_fails_naming_it() {
     assert!(error.contains("$.paths['/payouts/'].post"), "{error}");
 }
 
+/// The 400 responses are removed by one wildcard correction that expects 9 of them; an
+/// operation that loses its 400 upstream makes the count wrong, and regen says so.
+#[test]
+fn a_wildcard_correction_that_matches_fewer_nodes_than_it_expects_fails_naming_it() {
+    let mut upstream = vendor();
+    upstream["paths"]["/stats"]["get"]["responses"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("400");
+    let error = format!(
+        "{:#}",
+        normalize::normalize(&upstream, &corrections()).unwrap_err()
+    );
+    assert!(
+        error.contains("$.paths.*.*.responses['400'] matches 8 node(s), x-expect says 9"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_vendor_document_that_is_not_openapi_fails_with_its_path() {
     let mut broken = vendor();
