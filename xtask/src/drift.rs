@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::normalize::is_method;
+use crate::openapi::is_method;
 
 /// One difference, addressed by a readable path such as
 /// `paths["/sales"].get.parameters[name=status,in=query].schema`.

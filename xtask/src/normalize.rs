@@ -1,12 +1,11 @@
 //! Vendor document + corrections -> the normalized OpenAPI 3.0.3 document `build.rs` reads.
 
-use std::path::Path;
-
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::openapi::{self, is_method};
 use crate::pointer::{escape, join};
-use crate::{overlay, upstream};
+use crate::{overlay, upstream, yaml};
 
 /// The header of the generated `openapi/kiwify.yaml`.
 pub const HEADER: &str = "\
@@ -15,18 +14,6 @@ pub const HEADER: &str = "\
 # and openapi/corrections.yaml (the project's reviewed corrections, an OpenAPI Overlay 1.0 file).
 # To change it, edit corrections.yaml (or update the vendor document) and run `cargo xtask regen`.
 ";
-
-/// Reads a YAML (or JSON) file into a JSON value, naming the file, line and column on error.
-pub fn read_yaml(path: &Path) -> Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_yaml(&text).with_context(|| format!("{} is not valid YAML", path.display()))
-}
-
-/// Parses YAML text into a JSON value; the error carries the line and column.
-pub fn parse_yaml(text: &str) -> Result<Value> {
-    Ok(serde_norway::from_str(text)?)
-}
 
 /// Normalizes the vendor document with the corrections. The result ends with the fingerprint
 /// of the vendor fields the corrections hide (see [`upstream`]).
@@ -47,7 +34,7 @@ pub fn normalize(vendor: &Value, corrections: &Value) -> Result<Value> {
 
 /// Renders the normalized document as YAML behind the generated-file header.
 pub fn render(document: &Value) -> Result<String> {
-    Ok(format!("{HEADER}{}", serde_norway::to_string(document)?))
+    Ok(format!("{HEADER}{}", yaml::to_string(document)?))
 }
 
 /// Removes the `x-kiwify-recovery` provenance markers: they describe the vendor document, not
@@ -69,7 +56,7 @@ fn check_openapi_30(value: &Value, pointer: &str) -> Result<()> {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let here = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let here = join(pointer, key);
                 let only_31 = matches!(
                     key.as_str(),
                     "const"
@@ -120,7 +107,7 @@ fn validate(document: &Value) -> Result<()> {
             }
         }
     }
-    check_refs(document, document, "")?;
+    check_refs(document)?;
     check_generator_limits(document)
 }
 
@@ -392,35 +379,14 @@ fn locate_invalid(document: &Value) -> Option<anyhow::Error> {
     None
 }
 
-/// Whether a path-item key names an HTTP operation.
-pub fn is_method(key: &str) -> bool {
-    matches!(
-        key,
-        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
-    )
-}
-
-fn check_refs(root: &Value, value: &Value, pointer: &str) -> Result<()> {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref") {
-                let target = reference
-                    .strip_prefix('#')
-                    .with_context(|| format!("external $ref {reference} at {pointer}"))?;
-                if root.pointer(target).is_none() {
-                    bail!("$ref {reference} at {pointer} does not resolve");
-                }
-            }
-            for (key, child) in map {
-                check_refs(root, child, &join(pointer, key))?;
-            }
+fn check_refs(document: &Value) -> Result<()> {
+    for (at, reference) in openapi::references(document, "") {
+        let target = reference
+            .strip_prefix('#')
+            .with_context(|| format!("external $ref {reference} at {at}"))?;
+        if document.pointer(target).is_none() {
+            bail!("$ref {reference} at {at} does not resolve");
         }
-        Value::Array(items) => {
-            for (index, child) in items.iter().enumerate() {
-                check_refs(root, child, &format!("{pointer}/{index}"))?;
-            }
-        }
-        _ => {}
     }
     Ok(())
 }
@@ -570,11 +536,5 @@ mod tests {
             error.contains("at /paths/~1x~0y/get/responses/200 does not resolve"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn yaml_errors_carry_line_and_column() {
-        let error = parse_yaml("a: 1\nb: [\n").unwrap_err().to_string();
-        assert!(error.contains("line"), "{error}");
     }
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::overlay::{self, Action};
-use crate::{drift, normalize, upstream};
+use crate::{drift, normalize, upstream, yaml};
 
 /// The integration test that holds the snapshots of the generated surface.
 const SNAPSHOT_TEST: &str = "generated_surface";
@@ -39,14 +39,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let upstream = upstream.unwrap_or_else(|| vendored.clone());
     let normalized_path = root.join("openapi/kiwify.yaml");
 
-    let vendor = normalize::read_yaml(&upstream)?;
-    let corrections = normalize::read_yaml(&root.join("openapi/corrections.yaml"))?;
+    let vendor = yaml::read(&upstream)?;
+    let corrections = yaml::read(&root.join("openapi/corrections.yaml"))?;
     let normalized = normalize::normalize(&vendor, &corrections)
         .with_context(|| format!("cannot normalize {}", upstream.display()))?;
     let rendered = normalize::render(&normalized)?;
 
     let previous_text = std::fs::read_to_string(&normalized_path).unwrap_or_default();
-    let previous = normalize::parse_yaml(&previous_text).unwrap_or(serde_json::Value::Null);
+    let previous = yaml::parse(&previous_text).unwrap_or(serde_json::Value::Null);
     let actions = overlay::parse(&corrections)?;
     let report = drift_report(&previous, &normalized, &actions)?;
 

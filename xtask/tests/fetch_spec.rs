@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 use xtask::fetch_spec::{Options, Report, RetryPolicy, fetch_spec};
+use xtask::openapi::is_method;
+use xtask::yaml;
 
 const SITE: &str = "https://docs.kiwify.com.br";
 const HEADER_KEYS: [&str; 5] = ["openapi", "info", "servers", "security", "tags"];
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// A page as the site serves it: `path` under the site root, Markdown `text`.
 #[derive(Clone)]
@@ -30,8 +29,7 @@ impl Page {
 }
 
 fn vendor() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml");
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    yaml::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml")).unwrap()
 }
 
 /// The site's page format: a note on the index, a title, then the fragment in a fence that
@@ -53,13 +51,10 @@ fn split(document: &Value) -> Vec<Page> {
     let mut pages = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         let item = item.as_object().unwrap();
-        for (method, operation) in item
-            .iter()
-            .filter(|(key, _)| METHODS.contains(&key.as_str()))
-        {
+        for (method, operation) in item.iter().filter(|(key, _)| is_method(key)) {
             let mut path_item: Map<String, Value> = item
                 .iter()
-                .filter(|(key, _)| !METHODS.contains(&key.as_str()))
+                .filter(|(key, _)| !is_method(key))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
             path_item.insert(method.clone(), operation.clone());
@@ -237,7 +232,7 @@ fn failure(test: &str, pages: &[Page]) -> String {
 }
 
 fn read_yaml(path: &Path) -> Value {
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    yaml::read(path).unwrap()
 }
 
 fn keys(value: &Value) -> Vec<&String> {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use xtask::{drift, normalize, overlay, regen, upstream};
+use xtask::{drift, normalize, overlay, regen, upstream, yaml};
 
 fn openapi(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,11 +13,11 @@ fn openapi(name: &str) -> PathBuf {
 }
 
 fn vendor() -> Value {
-    normalize::read_yaml(&openapi("kiwify-docs.yaml")).unwrap()
+    yaml::read(&openapi("kiwify-docs.yaml")).unwrap()
 }
 
 fn corrections() -> Value {
-    normalize::read_yaml(&openapi("corrections.yaml")).unwrap()
+    yaml::read(&openapi("corrections.yaml")).unwrap()
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn the_committed_normalized_document_is_what_regen_produces() {
     let rendered = normalize::render(&normalized).unwrap();
     let committed = std::fs::read_to_string(openapi("kiwify.yaml")).unwrap();
     if rendered != committed {
-        let previous = normalize::parse_yaml(&committed).unwrap_or(Value::Null);
+        let previous = yaml::parse(&committed).unwrap_or(Value::Null);
         let actions = overlay::parse(&corrections()).unwrap();
         let report = regen::drift_report(&previous, &normalized, &actions)
             .unwrap_or_else(|error| format!("(no drift report: {error:#})"));
@@ -231,7 +231,7 @@ fn regen_check_names_a_changed_field_inside_a_replaced_schema() {
     changed["components"]["schemas"]["Product"]["properties"]["price"]["type"] =
         Value::from("string");
     let normalized = normalize::normalize(&changed, &corrections()).unwrap();
-    let committed = normalize::read_yaml(&openapi("kiwify.yaml")).unwrap();
+    let committed = yaml::read(&openapi("kiwify.yaml")).unwrap();
     assert_eq!(
         upstream::detach(&normalized),
         upstream::detach(&committed),

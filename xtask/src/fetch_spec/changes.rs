@@ -32,7 +32,7 @@ fn items(document: &Value) -> Vec<String> {
     let mut items = Vec::new();
     for (path, item) in members(document.get("paths")) {
         for (key, _) in members(Some(item)) {
-            if super::page::is_method(key) {
+            if crate::openapi::is_method(key) {
                 items.push(format!("{} {path}", key.to_ascii_uppercase()));
             } else {
                 items.push(format!("{path} {key}"));
