@@ -336,6 +336,12 @@ impl fmt::Display for Report {
                         writeln!(f, "  + {item}")?;
                     }
                 }
+                if !changes.changed.is_empty() {
+                    writeln!(f, "changed on the site, field by field:")?;
+                    for difference in &changes.changed {
+                        writeln!(f, "  {difference}")?;
+                    }
+                }
             }
         }
         writeln!(

@@ -353,6 +353,46 @@ fn an_operation_that_disappeared_is_reported() {
     );
 }
 
+/// A page whose schema lost a property still merges, and the report names the property in the
+/// drift syntax `regen` uses, not only "changed".
+#[test]
+fn a_page_that_loses_a_property_is_reported_by_name() {
+    let mut changed = vendor();
+    let properties = &mut changed["components"]["schemas"]["Product"]["properties"];
+    assert!(
+        properties
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("price")
+            .is_some()
+    );
+    let pages = split(&changed);
+    let directory = scratch("lost_property");
+    let root = save(&directory, &index_text(&pages), &pages);
+    let out = directory.join("kiwify-docs.yaml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml"),
+        &out,
+    )
+    .unwrap();
+
+    let report = fetch_spec(&Options::new(root.to_str().unwrap(), &out)).unwrap();
+
+    let changes = report.changes.as_ref().unwrap();
+    assert!(changes.missing.is_empty(), "{report}");
+    let lines: Vec<String> = changes.changed.iter().map(ToString::to_string).collect();
+    assert!(
+        lines.contains(&"- components.schemas.Product.properties.price".to_owned()),
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("changed on the site, field by field:\n"),
+        "{report}"
+    );
+}
+
 #[test]
 fn an_index_without_reference_pages_fails() {
     let error = failure("no_reference_pages", &[guide_page()]);
