@@ -287,22 +287,18 @@ fn vendor_pointer(pointer: &str, earlier: &[Edit]) -> String {
 /// The fields of `node` at readable `path`, each with its hash.
 fn fields_in(node: &Value, path: String, out: &mut Vec<(String, String)>) {
     let is_example = path.ends_with(".example") || path.ends_with(".examples");
-    if is_example || is_field(node) {
-        out.push((path, hash(node)));
-        return;
-    }
     match node {
-        Value::Object(map) => {
+        Value::Object(map) if !is_example && !is_field(node) => {
             for (key, child) in map {
                 fields_in(child, drift::join_key(&path, key), out);
             }
         }
-        Value::Array(items) => {
+        Value::Array(items) if !is_example && !is_field(node) => {
             for (index, child) in items.iter().enumerate() {
                 fields_in(child, drift::join_item(&path, items, index), out);
             }
         }
-        _ => unreachable!("scalars are fields"),
+        _ => out.push((path, hash(node))),
     }
 }
 
