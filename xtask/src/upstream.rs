@@ -94,7 +94,12 @@ pub fn fingerprint(vendor: &Value, edits: &[Edit], actions: &[Action]) -> Finger
 }
 
 impl Fingerprint {
+    /// Adds the fields to the group of `target`, less those an earlier correction already hides.
     fn add(&mut self, target: &str, action: Option<usize>, fields: Vec<(String, String)>) {
+        let fields: Vec<_> = fields
+            .into_iter()
+            .filter(|(path, _)| self.hash_of(path).is_none())
+            .collect();
         if fields.is_empty() {
             return;
         }
@@ -504,6 +509,17 @@ mod tests {
             paths(&fingerprint),
             [("$.list[0]", "list[0]"), ("$.list[1]", "list[2].v"),]
         );
+    }
+
+    #[test]
+    fn a_field_hidden_twice_belongs_to_the_first_correction() {
+        let vendor = json!({"a": {"b": 1, "c": {"d": 2}}});
+        let actions = json!([
+            {"target": "$.a", "description": "first", "update": {"b": 5}},
+            {"target": "$['a']", "description": "then", "remove": true},
+        ]);
+        let (_, fingerprint) = run(&vendor, &actions);
+        assert_eq!(paths(&fingerprint), [("$.a", "a.b"), ("$['a']", "a.c")]);
     }
 
     #[test]
