@@ -78,8 +78,13 @@ fn generate() -> Result<(), String> {
     }
 
     let mut generator = Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&spec)
+    let tokens = without_panicking(|| generator.generate_tokens(&spec))
+        .map_err(|panic| {
+            format!(
+                "progenitor panicked on {SPEC}: {panic}\n(a construct `cargo xtask regen` should \
+                 have refused; add a correction for it and a check to xtask's normalize::validate)"
+            )
+        })?
         .map_err(|error| format!("progenitor cannot generate a client from {SPEC}: {error}"))?;
     let file: syn::File = syn::parse2(tokens)
         .map_err(|error| format!("progenitor produced code that does not parse: {error}"))?;
@@ -92,6 +97,30 @@ fn generate() -> Result<(), String> {
     let out_dir = Path::new(&out_dir);
     write(&out_dir.join("kiwify.rs"), &code)?;
     write(&out_dir.join("operations.rs"), &operation_table(&spec))
+}
+
+/// Runs `f`, turning a panic into its message: progenitor-impl 0.15 has `panic!`, `todo!` and
+/// `assert!` paths for input it does not support, and a build script that panics prints a
+/// backtrace instead of saying which file is at fault.
+fn without_panicking<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    use std::sync::{Arc, Mutex};
+
+    let message = Arc::new(Mutex::new(String::new()));
+    let hook = std::panic::take_hook();
+    let recorded = Arc::clone(&message);
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(mut message) = recorded.lock() {
+            *message = info.to_string();
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|_| {
+        message
+            .lock()
+            .map(|message| message.clone())
+            .unwrap_or_default()
+    })
 }
 
 /// `pub const OPERATIONS: &[Operation]` with id, method and path template of every operation.

@@ -115,3 +115,62 @@ fn generated_code() {
         include_str!(concat!(env!("OUT_DIR"), "/kiwify.rs"))
     );
 }
+
+/// The build script compiled for this package: the newest `build-script-build` beside the
+/// `OUT_DIR` this test was compiled with (cargo rebuilt it before this test if build.rs changed).
+fn build_script() -> std::path::PathBuf {
+    let build_dir = std::path::Path::new(env!("OUT_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("OUT_DIR is target/<profile>/build/kiwify-<hash>/out");
+    std::fs::read_dir(build_dir)
+        .expect("the build directory is readable")
+        .filter_map(|entry| {
+            let binary = entry.ok()?.path().join("build-script-build");
+            let modified = binary.metadata().ok()?.modified().ok()?;
+            Some((modified, binary))
+        })
+        .filter(|(_, binary)| {
+            let directory = binary.parent().and_then(|dir| dir.file_name());
+            directory.is_some_and(|name| name.to_string_lossy().starts_with("kiwify-"))
+        })
+        .max()
+        .map(|(_, binary)| binary)
+        .expect("a compiled build script for kiwify")
+}
+
+/// progenitor-impl 0.15 panics on some documents it parses (here a `default` response beside a
+/// typed 200). `cargo xtask regen` refuses those; should one reach build.rs anyway, the build
+/// fails with a message naming the file, not with a panic and a backtrace hint.
+#[test]
+fn the_build_script_turns_a_progenitor_panic_into_a_message_naming_the_spec() {
+    let mut document = normalized();
+    document["paths"]["/products"]["get"]["responses"]["default"] = serde_json::json!({
+        "description": "Unexpected",
+        "content": {"application/json": {"schema": {"type": "string"}}},
+    });
+    let dir = std::env::temp_dir().join(format!("kiwify-build-panic-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("openapi")).unwrap();
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(
+        dir.join("openapi/kiwify.yaml"),
+        serde_norway::to_string(&document).unwrap(),
+    )
+    .unwrap();
+
+    let output = std::process::Command::new(build_script())
+        .current_dir(&dir)
+        .env("OUT_DIR", dir.join("out"))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: progenitor panicked on openapi/kiwify.yaml: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+}

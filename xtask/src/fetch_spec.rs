@@ -19,7 +19,6 @@ mod index;
 mod merge;
 mod page;
 mod source;
-mod yaml;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -27,6 +26,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
+
+use crate::yaml;
 
 pub use changes::Changes;
 pub use merge::Preference;
@@ -186,7 +187,7 @@ pub fn fetch_spec(options: &Options) -> Result<Report> {
         .map(|c| c.page)
         .collect::<BTreeSet<_>>()
         .len();
-    report.operations = count(&merged.document, "paths", page::is_method);
+    report.operations = count(&merged.document, "paths", crate::openapi::is_method);
     report.components = count(&merged.document, "components", |_| true);
     report.resolved = merged.resolved;
     report.unused_preferences = merged.unused;
@@ -333,6 +334,12 @@ impl fmt::Display for Report {
                     writeln!(f, "new on the site:")?;
                     for item in &changes.added {
                         writeln!(f, "  + {item}")?;
+                    }
+                }
+                if !changes.changed.is_empty() {
+                    writeln!(f, "changed on the site, field by field:")?;
+                    for difference in &changes.changed {
+                        writeln!(f, "  {difference}")?;
                     }
                 }
             }

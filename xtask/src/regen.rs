@@ -9,7 +9,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{drift, normalize};
+use crate::overlay::{self, Action};
+use crate::{drift, normalize, upstream, yaml};
 
 /// The integration test that holds the snapshots of the generated surface.
 const SNAPSHOT_TEST: &str = "generated_surface";
@@ -38,15 +39,16 @@ pub fn run(args: &[String]) -> Result<()> {
     let upstream = upstream.unwrap_or_else(|| vendored.clone());
     let normalized_path = root.join("openapi/kiwify.yaml");
 
-    let vendor = normalize::read_yaml(&upstream)?;
-    let corrections = normalize::read_yaml(&root.join("openapi/corrections.yaml"))?;
+    let vendor = yaml::read(&upstream)?;
+    let corrections = yaml::read(&root.join("openapi/corrections.yaml"))?;
     let normalized = normalize::normalize(&vendor, &corrections)
         .with_context(|| format!("cannot normalize {}", upstream.display()))?;
     let rendered = normalize::render(&normalized)?;
 
     let previous_text = std::fs::read_to_string(&normalized_path).unwrap_or_default();
-    let previous = normalize::parse_yaml(&previous_text).unwrap_or(serde_json::Value::Null);
-    let report = drift_report(&previous, &normalized);
+    let previous = yaml::parse(&previous_text).unwrap_or(serde_json::Value::Null);
+    let actions = overlay::parse(&corrections)?;
+    let report = drift_report(&previous, &normalized, &actions)?;
 
     if check {
         if previous_text != rendered {
@@ -87,24 +89,33 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn drift_report(previous: &serde_json::Value, normalized: &serde_json::Value) -> String {
+/// What changed against the previous normalized document: the operations and fields the
+/// generator sees, then the vendor fields that corrections hide.
+pub fn drift_report(
+    previous: &serde_json::Value,
+    normalized: &serde_json::Value,
+    actions: &[Action],
+) -> Result<String> {
     if previous.is_null() {
-        return "no previous openapi/kiwify.yaml: everything is new".to_owned();
+        return Ok("no previous openapi/kiwify.yaml: everything is new".to_owned());
     }
-    let mut lines = drift::operations(previous, normalized);
-    lines.extend(
-        drift::diff(previous, normalized)
-            .iter()
-            .map(ToString::to_string),
-    );
-    if lines.is_empty() {
-        "no drift: the normalized document is unchanged".to_owned()
+    let (before, after) = (upstream::detach(previous), upstream::detach(normalized));
+    let mut lines = drift::operations(&before, &after);
+    lines.extend(drift::diff(&before, &after).iter().map(ToString::to_string));
+    lines.extend(upstream::changes(
+        &upstream::Fingerprint::of(previous)?,
+        &upstream::Fingerprint::of(normalized)?,
+        actions,
+    ));
+    Ok(if lines.is_empty() {
+        "no drift: the content is unchanged (a stale file differs only in layout or header)"
+            .to_owned()
     } else {
         format!(
             "drift against the previous openapi/kiwify.yaml:\n  {}",
             lines.join("\n  ")
         )
-    }
+    })
 }
 
 fn run_snapshot_test(root: &Path, insta_update: &str) -> Result<()> {

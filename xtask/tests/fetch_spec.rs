@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 use xtask::fetch_spec::{Options, Report, RetryPolicy, fetch_spec};
+use xtask::openapi::is_method;
+use xtask::yaml;
 
 const SITE: &str = "https://docs.kiwify.com.br";
 const HEADER_KEYS: [&str; 5] = ["openapi", "info", "servers", "security", "tags"];
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// A page as the site serves it: `path` under the site root, Markdown `text`.
 #[derive(Clone)]
@@ -30,8 +29,7 @@ impl Page {
 }
 
 fn vendor() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml");
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    yaml::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml")).unwrap()
 }
 
 /// The site's page format: a note on the index, a title, then the fragment in a fence that
@@ -53,13 +51,10 @@ fn split(document: &Value) -> Vec<Page> {
     let mut pages = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         let item = item.as_object().unwrap();
-        for (method, operation) in item
-            .iter()
-            .filter(|(key, _)| METHODS.contains(&key.as_str()))
-        {
+        for (method, operation) in item.iter().filter(|(key, _)| is_method(key)) {
             let mut path_item: Map<String, Value> = item
                 .iter()
-                .filter(|(key, _)| !METHODS.contains(&key.as_str()))
+                .filter(|(key, _)| !is_method(key))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
             path_item.insert(method.clone(), operation.clone());
@@ -237,7 +232,7 @@ fn failure(test: &str, pages: &[Page]) -> String {
 }
 
 fn read_yaml(path: &Path) -> Value {
-    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    yaml::read(path).unwrap()
 }
 
 fn keys(value: &Value) -> Vec<&String> {
@@ -354,6 +349,46 @@ fn an_operation_that_disappeared_is_reported() {
         report
             .to_string()
             .contains("  - GET /events/{product_id}/participants"),
+        "{report}"
+    );
+}
+
+/// A page whose schema lost a property still merges, and the report names the property in the
+/// drift syntax `regen` uses, not only "changed".
+#[test]
+fn a_page_that_loses_a_property_is_reported_by_name() {
+    let mut changed = vendor();
+    let properties = &mut changed["components"]["schemas"]["Product"]["properties"];
+    assert!(
+        properties
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("price")
+            .is_some()
+    );
+    let pages = split(&changed);
+    let directory = scratch("lost_property");
+    let root = save(&directory, &index_text(&pages), &pages);
+    let out = directory.join("kiwify-docs.yaml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/kiwify-docs.yaml"),
+        &out,
+    )
+    .unwrap();
+
+    let report = fetch_spec(&Options::new(root.to_str().unwrap(), &out)).unwrap();
+
+    let changes = report.changes.as_ref().unwrap();
+    assert!(changes.missing.is_empty(), "{report}");
+    let lines: Vec<String> = changes.changed.iter().map(ToString::to_string).collect();
+    assert!(
+        lines.contains(&"- components.schemas.Product.properties.price".to_owned()),
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("changed on the site, field by field:\n"),
         "{report}"
     );
 }

@@ -1,6 +1,9 @@
-//! What the fetched document lacks, or adds, compared with the vendored one.
+//! What the fetched document lacks, adds or changes compared with the vendored one.
 
 use serde_json::Value;
+
+use crate::drift::{self, Difference};
+use crate::openapi::is_method;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Changes {
@@ -8,40 +11,78 @@ pub struct Changes {
     pub missing: Vec<String>,
     /// Operations and components that only the fetched document has.
     pub added: Vec<String>,
+    /// Every other difference, field by field in the drift report's syntax (as `regen` prints
+    /// it): a property a page lost, a changed type, a header key.
+    pub changed: Vec<Difference>,
 }
 
 pub fn compare(current: &Value, fetched: &Value) -> Changes {
-    let (current, fetched) = (items(current), items(fetched));
+    let (current_items, fetched_items) = (items(current), items(fetched));
+    let only_in = |these: &[Item], those: &[Item]| -> Vec<Item> {
+        these
+            .iter()
+            .filter(|item| !those.iter().any(|other| other.label == item.label))
+            .cloned()
+            .collect()
+    };
+    let missing = only_in(&current_items, &fetched_items);
+    let added = only_in(&fetched_items, &current_items);
+
+    // Whole operations and components on one side only are listed above; so is the removal or
+    // addition of what holds them (a path item, a components section).
+    let listed = |path: &str| {
+        missing.iter().chain(&added).any(|item| {
+            item.path == path
+                || item
+                    .path
+                    .strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        })
+    };
+    let changed = drift::diff(current, fetched)
+        .into_iter()
+        .filter(|difference| match difference {
+            Difference::Added(path) | Difference::Removed(path) => !listed(path),
+            _ => true,
+        })
+        .collect();
+
     Changes {
-        missing: current
-            .iter()
-            .filter(|item| !fetched.contains(item))
-            .cloned()
-            .collect(),
-        added: fetched
-            .iter()
-            .filter(|item| !current.contains(item))
-            .cloned()
-            .collect(),
+        missing: missing.into_iter().map(|item| item.label).collect(),
+        added: added.into_iter().map(|item| item.label).collect(),
+        changed,
     }
 }
 
-/// The operations (`GET /sales`) and components (`#/components/schemas/Product`) of a document.
-/// Path-item entries that are not operations read like `/sales parameters`.
-fn items(document: &Value) -> Vec<String> {
+/// An operation (`GET /sales`) or component (`#/components/schemas/Product`) and its path in
+/// the drift syntax.
+#[derive(Clone)]
+struct Item {
+    label: String,
+    path: String,
+}
+
+/// The operations and components of a document. Path-item entries that are not operations read
+/// like `/sales parameters`.
+fn items(document: &Value) -> Vec<Item> {
     let mut items = Vec::new();
     for (path, item) in members(document.get("paths")) {
         for (key, _) in members(Some(item)) {
-            if super::page::is_method(key) {
-                items.push(format!("{} {path}", key.to_ascii_uppercase()));
+            let label = if is_method(key) {
+                format!("{} {path}", key.to_ascii_uppercase())
             } else {
-                items.push(format!("{path} {key}"));
-            }
+                format!("{path} {key}")
+            };
+            let path = drift::join_key(&drift::join_key("paths", path), key);
+            items.push(Item { label, path });
         }
     }
     for (section, components) in members(document.get("components")) {
         for (name, _) in members(Some(components)) {
-            items.push(format!("#/components/{section}/{name}"));
+            items.push(Item {
+                label: format!("#/components/{section}/{name}"),
+                path: drift::join_key(&drift::join_key("components", section), name),
+            });
         }
     }
     items
@@ -80,7 +121,38 @@ mod tests {
                     "POST /sales".to_owned(),
                     "#/components/parameters/Page".to_owned()
                 ],
+                changed: Vec::new(),
             }
         );
+    }
+
+    #[test]
+    fn a_lost_property_and_a_changed_parameter_are_named_field_by_field() {
+        let current = json!({
+            "info": {"version": "1"},
+            "paths": {"/sales": {"get": {"parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": ["paid", "refunded"]}},
+            ]}}},
+            "components": {"schemas": {"Sale": {"properties": {"id": {}, "net_amount": {}}}}},
+        });
+        let fetched = json!({
+            "info": {"version": "2"},
+            "paths": {"/sales": {"get": {"parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": ["paid"]}},
+            ]}}},
+            "components": {"schemas": {"Sale": {"properties": {"id": {}}}}},
+        });
+
+        let changes = compare(&current, &fetched);
+        let lines: Vec<String> = changes.changed.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"~ info.version: "1" -> "2""#,
+                r#"- paths["/sales"].get.parameters[name=status,in=query].schema.enum: "refunded""#,
+                "- components.schemas.Sale.properties.net_amount",
+            ]
+        );
+        assert!(changes.missing.is_empty() && changes.added.is_empty());
     }
 }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
 
-use super::yaml;
+use crate::{openapi, pointer, yaml};
 
 /// A fragment and the page it came from.
 pub struct Contribution<'a> {
@@ -62,7 +62,7 @@ struct Slot {
 
 impl Slot {
     fn pointer(&self) -> String {
-        pointer(&self.keys)
+        pointer::from_keys(&self.keys)
     }
 }
 
@@ -183,11 +183,11 @@ fn entries<'a>(contribution: &Contribution<'a>) -> Result<Vec<(Vec<String>, &'a 
 fn dangling_references(contributions: &[Contribution], document: &Value) -> String {
     let mut dangling: Vec<(&str, Vec<&str>)> = Vec::new();
     for contribution in contributions {
-        let mut references = Vec::new();
-        for value in contribution.document.values() {
-            references_in(value, &mut references);
-        }
-        for reference in references {
+        let references = contribution
+            .document
+            .values()
+            .flat_map(|value| openapi::references(value, ""));
+        for (_, reference) in references {
             let resolves = reference
                 .strip_prefix('#')
                 .and_then(|target| document.pointer(target));
@@ -205,21 +205,6 @@ fn dangling_references(contributions: &[Contribution], document: &Value) -> Stri
         .iter()
         .map(|(reference, pages)| format!("  {reference} (in {})\n", pages.join(", ")))
         .collect()
-}
-
-fn references_in<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value) {
-                    ("$ref", Value::String(reference)) => found.push(reference),
-                    _ => references_in(value, found),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| references_in(item, found)),
-        _ => {}
-    }
 }
 
 fn preferred<'p>(slot: &Slot, preferences: &'p [Preference]) -> Option<&'p Preference> {
@@ -255,13 +240,6 @@ fn insert(document: &mut Map<String, Value>, keys: &[String], value: Value) {
         map = child.as_object_mut().expect("slot parents are mappings");
     }
     map.insert(last.clone(), value);
-}
-
-/// The JSON pointer (RFC 6901) of `keys`, e.g. `/paths/~1sales/get`.
-pub fn pointer(keys: &[String]) -> String {
-    keys.iter()
-        .map(|key| format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-        .collect()
 }
 
 #[cfg(test)]
@@ -437,11 +415,5 @@ mod tests {
         let error = merge(&contributions, &[]).unwrap_err().to_string();
         assert!(!error.contains("schemas/A "), "{error}");
         assert!(error.contains("schemas/Gone "), "{error}");
-    }
-
-    #[test]
-    fn pointers_escape_slashes_and_tildes() {
-        let keys = ["paths", "/sales/{id}", "a~b"].map(String::from);
-        assert_eq!(pointer(&keys), "/paths/~1sales~1{id}/a~0b");
     }
 }

@@ -6,11 +6,9 @@
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Map, Value};
 
-use super::{index, yaml};
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use super::index;
+use crate::openapi::is_method;
+use crate::yaml;
 
 /// The API a fragment documents, from its `servers` URL.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,11 +93,6 @@ fn is_closing_fence(line: &str, fence: &str) -> bool {
     let marker = &fence[..1];
     let line = line.trim_end();
     line.len() >= fence.len() && line.trim_start_matches(marker).is_empty()
-}
-
-/// Whether a path-item key names an operation.
-pub fn is_method(key: &str) -> bool {
-    METHODS.contains(&key)
 }
 
 /// `yaml post /oauth/token` gives `("post", "/oauth/token")`. A site that serves several

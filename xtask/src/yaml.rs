@@ -1,7 +1,16 @@
 //! YAML text to and from `serde_json::Value`, keeping the source's key order.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use serde_json::Value;
+
+/// Reads a YAML (or JSON) file; the error names the file, and the line and column.
+pub fn read(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text).with_context(|| path.display().to_string())
+}
 
 /// Parses one YAML document. Anchors are resolved; scalar keys such as `200:` become strings.
 pub fn parse(text: &str) -> Result<Value> {
@@ -38,7 +47,9 @@ mod tests {
     }
 
     #[test]
-    fn rejects_broken_yaml() {
-        assert!(parse("a: [unclosed\n").is_err());
+    fn rejects_broken_yaml_with_line_and_column() {
+        let error = format!("{:#}", parse("a: 1\nb: [\n").unwrap_err());
+        assert!(error.starts_with("not valid YAML: "), "{error}");
+        assert!(error.contains("line 3 column 1"), "{error}");
     }
 }
