@@ -322,3 +322,17 @@ fn tolerant_models_survive_drift() {
     assert_eq!(sale.installments.map(i64::from), Some(3));
     assert_eq!(sale.refunded_at, None);
 }
+
+#[test]
+fn account_details_with_empty_strings_for_absent_values_decode() {
+    // Account details send "" rather than null for what is absent, timestamps included.
+    let body = r#"{"id":"SbX7kLm2Qp9RtZa","company_name":"","director_cpf":"","company_cnpj":"",
+        "legal_entities":[{"id":"e1","active":true,"company_name":"","director_cpf":"",
+        "company_cnpj":"","pix_key":"","created_at":"","updated_at":"2024-02-01T12:00:00.000Z"}]}"#;
+    let account: types::AccountDetails = serde_json::from_str(body).unwrap();
+    assert_eq!(account.legal_entities[0].created_at.as_deref(), Some(""));
+    assert_eq!(
+        account.legal_entities[0].updated_at.as_deref(),
+        Some("2024-02-01T12:00:00.000Z")
+    );
+}

@@ -521,8 +521,8 @@ fn seed_account(rng: &mut Rng, anchor: DateTime<Utc>) -> (AccountDetails, String
         director_cpf: Some(cpf.clone()),
         company_cnpj: Some(cnpj.clone()),
         pix_key: Some(cnpj.clone()),
-        created_at: Some(created),
-        updated_at: Some(created + Duration::days(3)),
+        created_at: Some(crate::paginate::timestamp(created)),
+        updated_at: Some(crate::paginate::timestamp(created + Duration::days(3))),
     };
     let account = AccountDetails {
         id: ACCOUNT_ID.to_owned(),
