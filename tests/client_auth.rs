@@ -29,6 +29,25 @@ async fn mount_two_tokens(server: &MockServer, first: (&str, u64), second: (&str
         .await;
 }
 
+/// Answers `http_method url_path` with `answer` when the request carries `Bearer {token}`.
+async fn mount_for_token(
+    server: &MockServer,
+    http_method: &str,
+    url_path: &str,
+    token: &str,
+    answer: ResponseTemplate,
+) {
+    Mock::given(method(http_method))
+        .and(path(url_path))
+        .and(wiremock::matchers::header(
+            "authorization",
+            format!("Bearer {token}").as_str(),
+        ))
+        .respond_with(answer)
+        .mount(server)
+        .await;
+}
+
 async fn mount_sale(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/v1/sales/s1"))
@@ -270,24 +289,10 @@ async fn a_token_endpoint_outage_is_not_reported_as_refused_credentials() {
 async fn fifty_calls_rejected_with_the_same_token_renew_it_once() {
     let server = MockServer::start().await;
     mount_two_tokens(&server, ("token-old", 86_400), ("token-new", 86_400)).await;
-    Mock::given(method("GET"))
-        .and(path("/v1/sales/s1"))
-        .and(wiremock::matchers::header(
-            "authorization",
-            "Bearer token-old",
-        ))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/sales/s1"))
-        .and(wiremock::matchers::header(
-            "authorization",
-            "Bearer token-new",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(sale("s1")))
-        .mount(&server)
-        .await;
+    let unauthorized = ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"}));
+    mount_for_token(&server, "GET", "/v1/sales/s1", "token-old", unauthorized).await;
+    let found = ResponseTemplate::new(200).set_body_json(sale("s1"));
+    mount_for_token(&server, "GET", "/v1/sales/s1", "token-new", found).await;
     let client = client(&server);
     client.access_token().await.unwrap(); // caches token-old
 
@@ -348,24 +353,24 @@ async fn a_refund_rejected_for_its_token_is_sent_once_more_with_a_new_one() {
     // with a new token cannot refund twice.
     let server = MockServer::start().await;
     mount_two_tokens(&server, ("token-old", 86_400), ("token-new", 86_400)).await;
-    Mock::given(method("POST"))
-        .and(path("/v1/sales/s1/refund"))
-        .and(wiremock::matchers::header(
-            "authorization",
-            "Bearer token-old",
-        ))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/sales/s1/refund"))
-        .and(wiremock::matchers::header(
-            "authorization",
-            "Bearer token-new",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"refunded": true})))
-        .mount(&server)
-        .await;
+    let unauthorized = ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"}));
+    mount_for_token(
+        &server,
+        "POST",
+        "/v1/sales/s1/refund",
+        "token-old",
+        unauthorized,
+    )
+    .await;
+    let refunded = ResponseTemplate::new(200).set_body_json(json!({"refunded": true}));
+    mount_for_token(
+        &server,
+        "POST",
+        "/v1/sales/s1/refund",
+        "token-new",
+        refunded,
+    )
+    .await;
 
     let refund = client(&server).refund_sale().id("s1").send().await;
 

@@ -5,9 +5,9 @@ mod client_support;
 
 use std::time::Duration;
 
-use kiwify::ErrorKind;
 use kiwify::prelude::*;
 use kiwify::retry::RetryPolicy;
+use kiwify::{ClientBuilder, ErrorKind};
 use reqwest::StatusCode;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -30,6 +30,16 @@ async fn slow_sale(delay: Duration) -> MockServer {
     server
 }
 
+/// The error of a sale read answered after 5 s, by a client from `configure` that does not
+/// retry.
+async fn slow_read_error(configure: impl FnOnce(ClientBuilder) -> ClientBuilder) -> kiwify::Error {
+    let server = slow_sale(Duration::from_secs(5)).await;
+    let client = configure(builder(&server).retry_policy(RetryPolicy::none()))
+        .build()
+        .unwrap();
+    kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err())
+}
+
 #[tokio::test]
 async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
     let server = slow_sale(Duration::from_secs(5)).await;
@@ -50,30 +60,24 @@ async fn an_attempt_that_outlasts_its_timeout_fails_as_a_timeout() {
 #[tokio::test]
 async fn the_operation_deadline_cuts_an_attempt_short() {
     // The attempt limit alone would let the answer arrive after 5 s.
-    let server = slow_sale(Duration::from_secs(5)).await;
-    let client = builder(&server)
-        .attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_millis(300))
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-
-    let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+    let error = slow_read_error(|builder| {
+        builder
+            .attempt_timeout(Duration::from_secs(30))
+            .operation_timeout(Duration::from_millis(300))
+    })
+    .await;
 
     assert!(error.is_timeout(), "{error:?}");
 }
 
 #[tokio::test]
 async fn a_callers_own_http_client_still_gets_the_attempt_timeout() {
-    let server = slow_sale(Duration::from_secs(5)).await;
-    let client = builder(&server)
-        .http_client(kiwify::client::http_client_builder().build().unwrap())
-        .attempt_timeout(Duration::from_millis(200))
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-
-    let error = kiwify::Error::from(client.get_sale().id("s1").send().await.unwrap_err());
+    let error = slow_read_error(|builder| {
+        builder
+            .http_client(kiwify::client::http_client_builder().build().unwrap())
+            .attempt_timeout(Duration::from_millis(200))
+    })
+    .await;
 
     assert!(error.is_timeout(), "{error:?}");
 }
